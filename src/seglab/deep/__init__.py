@@ -1,0 +1,1 @@
+"""Deep segmentation (the only package that imports torch, and only when a function needs it)."""
