@@ -1,0 +1,1 @@
+"""The seglab command line (typer)."""

@@ -1,0 +1,83 @@
+"""Helpers shared by the CLI commands: progress bars, parameters, safe output paths, JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from seglab.core.atomic import atomic_write_text
+from seglab.core.errors import InputError
+from seglab.core.segmentation import json_safe
+
+__all__ = ["progress", "method_params", "check_outputs", "write_json", "expand_images", "console"]
+
+T = TypeVar("T")
+
+
+def console(stderr: bool = True) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def progress(items: Sequence[T] | Iterable[T], *, description: str, total: int | None = None,
+             quiet: bool = False) -> Iterator[T]:
+    """Iterate with a rich progress bar on stderr (none when ``quiet`` or for a single item)."""
+    items = list(items)
+    total = len(items) if total is None else total
+    if quiet or total <= 1:
+        yield from items
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console(), transient=False) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def method_params(method: str, pairs: Sequence[str] | None) -> dict[str, Any]:
+    """Typed keyword arguments for ``method`` from repeated ``-p key=value`` options."""
+    from seglab.core.registry import get_method, parse_params
+
+    return parse_params(get_method(method), list(pairs or []))
+
+
+def check_outputs(paths: Iterable[Path], overwrite: bool) -> None:
+    """Refuse to replace existing files unless ``overwrite`` was asked for."""
+    if overwrite:
+        return
+    existing = [str(p) for p in paths if Path(p).exists()]
+    if existing:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise InputError(
+            f"output {existing[0]!r}{more} must not exist already (pass --overwrite to replace it)"
+        )
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON (atomically, indented)."""
+    atomic_write_text(path, json.dumps(json_safe(data), indent=2) + "\n")
+
+
+def expand_images(inputs: Sequence[Path]) -> list[Path]:
+    """Files as given, folders expanded to the images they hold (sorted)."""
+    from seglab.core.image import IMAGE_SUFFIXES
+
+    files: list[Path] = []
+    for entry in inputs:
+        entry = Path(entry)
+        if entry.is_dir():
+            found = sorted(p for p in entry.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise InputError(f"folder {str(entry)!r} must contain images ({', '.join(IMAGE_SUFFIXES)}), got none")
+            files.extend(found)
+        elif entry.exists():
+            files.append(entry)
+        else:
+            raise InputError(f"image {str(entry)!r} does not exist")
+    return files

@@ -1,0 +1,85 @@
+"""The ``seglab`` command: a thin layer over the Python API.
+
+Each command group lives in its own module with a ``register(app)`` function; this module
+builds the app from :data:`COMMAND_MODULES` and turns every :class:`~seglab.SeglabError` into
+one line on stderr and exit code 1 (unexpected errors keep their traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+from seglab.core.errors import SeglabError
+
+__all__ = ["app", "main", "COMMAND_MODULES"]
+
+#: Modules that add commands; a module that does not exist yet is skipped.
+COMMAND_MODULES = (
+    "seglab.cli.segment",    # methods, segment, compare, demo
+    "seglab.cli.evaluate",   # evaluate, bench
+    "seglab.cli.objects",    # detect, export, convert, annotate
+    "seglab.cli.inpaint",    # inpaint
+    "seglab.cli.deep",       # train, predict, model
+    "seglab.cli.batch",      # batch
+    "seglab.cli.serve",      # serve, export-project
+)
+
+
+class _SeglabGroup(TyperGroup):
+    """Prints seglab's own errors as ``InputError: ...`` on one line and exits with 1."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except SeglabError as error:
+            message = " ".join(str(error).split())
+            typer.echo(f"{type(error).__name__}: {message}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_SeglabGroup,
+    name="seglab",
+    help="Image segmentation in one toolkit: classical methods, deep models, objects, annotation, inpainting.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        from seglab import __version__
+
+        typer.echo(f"seglab {__version__}")
+        raise typer.Exit()
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Entry point of the ``seglab`` script."""
+    app(prog_name="seglab")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
