@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,7 +12,7 @@ from seglab.core.atomic import atomic_write_text
 from seglab.core.errors import InputError
 from seglab.core.segmentation import json_safe
 
-__all__ = ["progress", "method_params", "check_outputs", "write_json", "expand_images", "console"]
+__all__ = ["progress", "progress_bar", "method_params", "check_outputs", "write_json", "expand_images", "console"]
 
 T = TypeVar("T")
 
@@ -22,22 +23,28 @@ def console(stderr: bool = True) -> Any:
     return Console(stderr=stderr)
 
 
-def progress(items: Sequence[T] | Iterable[T], *, description: str, total: int | None = None,
-             quiet: bool = False) -> Iterator[T]:
-    """Iterate with a rich progress bar on stderr (none when ``quiet`` or for a single item)."""
-    items = list(items)
-    total = len(items) if total is None else total
+@contextlib.contextmanager
+def progress_bar(total: int, *, description: str, quiet: bool = False) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on stderr; yields ``advance()`` to call after each step."""
     if quiet or total <= 1:
-        yield from items
+        yield lambda: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console(), transient=False) as bar:
+    with Progress(*columns, console=console()) as bar:
         task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+def progress(items: Sequence[T] | Iterable[T], *, description: str, total: int | None = None,
+             quiet: bool = False) -> Iterator[T]:
+    """Iterate with a rich progress bar on stderr (none when ``quiet`` or for a single item)."""
+    items = list(items)
+    with progress_bar(len(items) if total is None else total, description=description, quiet=quiet) as advance:
         for item in items:
             yield item
-            bar.advance(task)
+            advance()
 
 
 def method_params(method: str, pairs: Sequence[str] | None) -> dict[str, Any]:

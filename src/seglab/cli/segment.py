@@ -1,0 +1,132 @@
+"""``seglab methods | segment | compare | demo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from seglab.cli.common import (
+    check_outputs,
+    console,
+    expand_images,
+    method_params,
+    progress,
+    progress_bar,
+    write_json,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("methods")(methods_command)
+    app.command("segment")(segment_command)
+    app.command("compare")(compare_command)
+    app.command("demo")(demo_command)
+
+
+def methods_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="Only methods of this kind."),
+) -> None:
+    """List the segmentation methods with their parameters."""
+    from seglab.core.registry import KINDS, methods
+
+    if kind is not None and kind not in KINDS:
+        from seglab.core.errors import InputError
+
+        raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    found = methods(kind)
+    if as_json:
+        typer.echo(json.dumps([m.to_dict() for m in found], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="seglab methods")
+    for column in ("name", "kind", "parameters", "summary"):
+        table.add_column(column, overflow="fold")
+    for info in found:
+        params = ", ".join(f"{p.name}: {p.type_name} = {p.default!r}" for p in info.params)
+        table.add_row(info.name, info.kind, params, info.summary)
+    console(stderr=False).print(table)
+
+
+def segment_command(
+    images: list[Path] = typer.Argument(..., help="Image files or folders of images."),
+    method: str = typer.Option("otsu", "--method", "-m", help="A method name (see `seglab methods`)."),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Method parameter key=value (repeatable)."),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Output folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON summaries on stdout."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Segment images; write STEM.labels.png, STEM.overlay.png and STEM.json per image."""
+    from seglab.core.image import load_image, save_image
+    from seglab.core.registry import segment
+    from seglab.viz import overlay
+
+    params = method_params(method, param)
+    files = expand_images(images)
+    planned = [(f, _outputs(out, f)) for f in files]
+    check_outputs([p for _, paths in planned for p in paths.values()], overwrite)
+    summaries = []
+    for path, targets in progress(planned, description=f"{method}", quiet=quiet):
+        image = load_image(path)
+        seg = segment(image, method, **params)
+        seg.meta["source"] = str(path)
+        seg.save(targets["labels"])
+        save_image(targets["overlay"], overlay(image, seg))
+        summary = seg.summary()
+        write_json(targets["json"], summary)
+        summaries.append(summary)
+    if as_json:
+        typer.echo(json.dumps(summaries if len(summaries) != 1 else summaries[0], indent=2))
+    elif not quiet:
+        console().print(f"segmented {len(files)} image(s) with {method} -> {out}")
+
+
+def _outputs(out: Path, image: Path) -> dict[str, Path]:
+    return {
+        "labels": out / f"{image.stem}.labels.png",
+        "overlay": out / f"{image.stem}.overlay.png",
+        "json": out / f"{image.stem}.json",
+    }
+
+
+def compare_command(
+    image: Path = typer.Argument(..., help="An image file."),
+    method: str = typer.Option("otsu,kmeans,felzenszwalb,slic", "--methods", "-m",
+                               help="Comma-separated method names, each with its defaults."),
+    out: Path = typer.Option(Path("compare.png"), "--out", "-o", help="Output PNG."),
+    columns: int = typer.Option(4, "--columns", help="Panels per row."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+) -> None:
+    """Run several methods on one image and write a comparison grid."""
+    from seglab.core.image import load_image
+    from seglab.core.registry import get_method, segment
+    from seglab.demo import demo_prompts
+    from seglab.viz import compare_grid
+
+    names = [n.strip() for n in method.split(",") if n.strip()]
+    for name in names:
+        get_method(name)
+    check_outputs([out], overwrite)
+    pixels = load_image(image)
+    results = {name: segment(pixels, name, **demo_prompts(name, pixels)) for name in names}
+    compare_grid(pixels, results, out, columns=columns, title=image.name)
+    console().print(f"wrote {out}")
+
+
+def demo_command(
+    out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Output folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Every classical method on bundled sample images: comparison grids and an index.html."""
+    from seglab import data
+    from seglab.demo import run_demo
+
+    images = data.samples()
+    with progress_bar(len(images), description="demo", quiet=quiet) as advance:
+        index = run_demo(out, images=images, on_step=lambda _stem: advance())
+    console().print(f"wrote {index}")

@@ -1,0 +1,101 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import seglab
+from seglab import Segmentation
+from seglab.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def image_file(tmp_path, disk_image):
+    image, _ = disk_image
+    return seglab.save_image(tmp_path / "disk.png", image)
+
+
+def test_methods_json_lists_typed_parameters():
+    result = runner.invoke(app, ["methods", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {m["name"]: m for m in json.loads(result.stdout)}
+    params = {p["name"]: p for p in listed["adaptive"]["parameters"]}
+    assert params["block_size"]["type"] == "int"
+    assert listed["otsu"]["kind"] == "threshold"
+
+
+def test_segment_writes_labels_overlay_and_json(tmp_path, image_file, disk_image):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["segment", str(image_file), "-m", "otsu", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["n_regions"] == 1 and summary["meta"]["method"] == "otsu"
+    seg = Segmentation.load(out / "disk.labels.png")
+    mask = disk_image[1]
+    assert (seg.labels.astype(bool) == mask).mean() > 0.99
+    assert seglab.load_image(out / "disk.overlay.png").shape == (64, 64, 3)
+    assert json.loads((out / "disk.json").read_text())["meta"]["source"] == str(image_file)
+
+
+def test_segment_parses_typed_params_and_refuses_to_overwrite(tmp_path, image_file):
+    out = tmp_path / "out"
+    args = ["segment", str(image_file), "-m", "threshold", "-p", "value=100", "-o", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1
+    assert "InputError: output" in again.stderr and "must not exist already (pass --overwrite" in again.stderr
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-m", "otsuu"], "InputError: method must be one of .*got 'otsuu'; did you mean 'otsu'\\?"),
+        (["-m", "kmeans", "-p", "k=abc"], "InputError: parameter 'k' of method 'kmeans' must be an integer, got 'abc'"),
+        (["-m", "kmeans", "-p", "kk=3"], "InputError: parameter of method 'kmeans' must be one of .*did you mean 'k'\\?"),
+    ],
+)
+def test_segment_errors_are_one_line(tmp_path, image_file, args, message):
+    import re
+
+    result = runner.invoke(app, ["segment", str(image_file), *args, "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.match(message, lines[0]), result.stderr
+
+
+def test_missing_image_is_an_input_error(tmp_path):
+    result = runner.invoke(app, ["segment", str(tmp_path / "nope.png"), "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"InputError: image {str(tmp_path / 'nope.png')!r} does not exist"
+
+
+def test_compare_writes_a_grid(tmp_path, image_file):
+    out = tmp_path / "grid.png"
+    result = runner.invoke(app, ["compare", str(image_file), "-m", "otsu,kmeans", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert seglab.load_image(out).ndim == 3
+
+
+def test_demo_on_two_methods(tmp_path):
+    from seglab.demo import run_demo
+
+    image = (np.indices((48, 64)).sum(0) % 40 > 20).astype(np.uint8) * 200
+    index = run_demo(tmp_path, images={"stripes": image}, method_names=["otsu", "grabcut"])
+    assert (tmp_path / "stripes_grid.png").exists()
+    text = index.read_text()
+    assert "<td>otsu</td>" in text and "<td>grabcut</td>" in text
+
+
+def test_real_subprocess_exit_codes(tmp_path, image_file):
+    ok = subprocess.run([sys.executable, "-m", "seglab.cli.main", "segment", str(image_file), "-m", "otsu",
+                         "-o", str(tmp_path / "o"), "-q"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "seglab.cli.main", "segment", str(image_file), "-m", "nope",
+                          "-o", str(tmp_path / "o")], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("InputError: method must be one of") and "Traceback" not in bad.stderr
