@@ -25,6 +25,7 @@ _LAZY = {
     "save_image": "seglab.core.image",
     "segment": "seglab.core.registry",
     "methods": "seglab.core.registry",
+    "get_method": "seglab.core.registry",
     "register": "seglab.core.registry",
     "MethodInfo": "seglab.core.registry",
 }
@@ -38,7 +39,7 @@ __all__ = sorted([*_LAZY, "__version__"])
 if TYPE_CHECKING:  # pragma: no cover
     from seglab.core.errors import FormatError, InputError, SeglabError
     from seglab.core.image import load_image, save_image
-    from seglab.core.registry import MethodInfo, methods, register, segment
+    from seglab.core.registry import MethodInfo, get_method, methods, register, segment
     from seglab.core.segmentation import Segmentation
 
 

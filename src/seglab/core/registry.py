@@ -365,7 +365,7 @@ def _summary(function: Callable[..., Any]) -> str:
 def _param_docs(doc: str) -> dict[str, str]:
     """First description line of each entry in a numpydoc Parameters section."""
     text = inspect.cleandoc(doc)
-    match = re.search(r"^Parameters\n-+\n(.*?)(?:^\S.*\n-+\n|\Z)", text, flags=re.S | re.M)
+    match = re.search(r"^Parameters\n-+\n(.*?)(?:^\S[^\n]*\n-+\n|\Z)", text, flags=re.S | re.M)
     if not match:
         return {}
     docs: dict[str, str] = {}

@@ -62,14 +62,15 @@ class Segmentation:
             raise expected("labels", "a 2D (H, W) array", labels)
         if labels.dtype.kind not in "iub":
             raise expected("labels", "an integer array", labels)
-        if labels.size and labels.min() < 0:
-            raise expected("labels", "non-negative (0 = background, 1..N = regions)", int(labels.min()))
-        if labels.size and labels.max() > np.iinfo(np.int32).max:
-            raise expected("labels", "below 2**31", int(labels.max()))
+        # one pass each for min and max: this runs on every result, so it must stay cheap
+        max_label = int(labels.max()) if labels.size else 0
+        if labels.size and labels.dtype.kind == "i" and (low := int(labels.min())) < 0:
+            raise expected("labels", "non-negative (0 = background, 1..N = regions)", low)
+        if max_label > np.iinfo(np.int32).max:
+            raise expected("labels", "below 2**31", max_label)
         if labels.dtype != np.int32:
             labels = labels.astype(np.int32)
         object.__setattr__(self, "labels", labels)
-        max_label = int(labels.max()) if labels.size else 0
         n = None
         for name in ("class_ids", "scores"):
             value = getattr(self, name)
