@@ -138,14 +138,24 @@ class Segmentation:
         labels = np.asarray(labels)
         if labels.ndim != 2 or labels.dtype.kind not in "iub":
             raise expected("labels", "a 2D integer array", labels)
+        if labels.dtype == bool:
+            labels = labels.astype(np.int32)
+        if labels.size and labels.dtype.kind == "i" and labels.min() < 0:
+            labels = labels.clip(0)
+        top = int(labels.max()) if labels.size else 0
+        if top <= 4 * labels.size + 1024:
+            # a lookup table is O(pixels); np.unique sorts and is far slower with many labels
+            present = np.bincount(labels.ravel(), minlength=top + 1) > 0
+            present[0] = False
+            lut = np.cumsum(present, dtype=np.int64).astype(np.int32)
+            if lut[-1] == top:  # already 1..N without gaps
+                return cls(labels.astype(np.int32, copy=False), **kwargs)
+            return cls(lut[labels], **kwargs)
         values = np.unique(labels)
         values = values[values > 0]
-        if values.size and values[0] == 1 and values[-1] == values.size:
-            return cls(labels.clip(0).astype(np.int32, copy=False), **kwargs)
-        lut_keys = values
         out = np.zeros(labels.shape, dtype=np.int32)
         positive = labels > 0
-        out[positive] = np.searchsorted(lut_keys, labels[positive]) + 1
+        out[positive] = np.searchsorted(values, labels[positive]) + 1
         return cls(out, **kwargs)
 
     # ------------------------------------------------------------------ basic views
