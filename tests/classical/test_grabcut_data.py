@@ -1,0 +1,48 @@
+"""GrabCut on real photos: Weizmann horses 1-40 with the box taken from the ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from seglab.classical.interactive import grabcut
+
+#: Measured 0.736 (min 0.43) with iterations=3, margin=32 and a 2-pixel box padding; see the report.
+MEAN_IOU_FLOOR = 0.72
+PAD = 2  # box padding; horse005 comes within 3 pixels of every border, so 5 would cover it all
+
+
+def _load(root: Path, index: int) -> tuple[np.ndarray, np.ndarray]:
+    name = f"horse{index:03d}.jpg"
+    truth = np.asarray(Image.open(root / "figure_ground" / name).convert("L")) > 127
+    rgb = np.asarray(Image.open(root / "rgb" / name).convert("RGB"))  # larger than the mask
+    rgb = cv2.resize(rgb, (truth.shape[1], truth.shape[0]), interpolation=cv2.INTER_AREA)
+    return rgb, truth
+
+
+def _box(truth: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.nonzero(truth)
+    height, width = truth.shape
+    return (
+        max(int(cols.min()) - PAD, 0),
+        max(int(rows.min()) - PAD, 0),
+        min(int(cols.max()) + 1 + PAD, width),
+        min(int(rows.max()) + 1 + PAD, height),
+    )
+
+
+def test_grabcut_weizmann_horses_mean_iou(data_dir: Path) -> None:
+    root = data_dir / "weizmann_horse"
+    if not (root / "figure_ground").is_dir():
+        pytest.skip(f"Weizmann horses not found under {root}")
+    ious = []
+    for index in range(1, 41):
+        rgb, truth = _load(root, index)
+        mask = grabcut(rgb, box=_box(truth), iterations=3).labels == 1
+        ious.append((mask & truth).sum() / (mask | truth).sum())
+    assert np.mean(ious) >= MEAN_IOU_FLOOR, f"mean IoU {np.mean(ious):.3f}"
+    assert np.min(ious) > 0.3
