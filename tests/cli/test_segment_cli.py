@@ -99,3 +99,17 @@ def test_real_subprocess_exit_codes(tmp_path, image_file):
                           "-o", str(tmp_path / "o")], capture_output=True, text=True)
     assert bad.returncode == 1
     assert bad.stderr.startswith("InputError: method must be one of") and "Traceback" not in bad.stderr
+
+
+def test_segment_tiled_matches_untiled_otsu(tmp_path, rng):
+    image = (rng.random((300, 260)) * 255).astype(np.uint8)
+    image[50:200, 40:180] = np.clip(image[50:200, 40:180].astype(int) + 120, 0, 255)
+    path = seglab.save_image(tmp_path / "big.png", image)
+    result = runner.invoke(app, ["segment", str(path), "-m", "otsu", "--tiled", "--tile", "128",
+                                 "-o", str(tmp_path / "t"), "-q"])
+    assert result.exit_code == 0, result.output
+    from seglab.tiling import read_labels
+
+    tiled = read_labels(tmp_path / "t" / "big.labels.tif")
+    whole = seglab.segment(image, "otsu").labels
+    np.testing.assert_array_equal(np.asarray(tiled), whole)

@@ -8,15 +8,7 @@ from typing import Optional
 
 import typer
 
-from seglab.cli.common import (
-    check_outputs,
-    console,
-    expand_images,
-    method_params,
-    progress,
-    progress_bar,
-    write_json,
-)
+from seglab.cli.common import check_outputs, console, expand_images, method_params, progress, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -60,38 +52,46 @@ def segment_command(
     as_json: bool = typer.Option(False, "--json", help="Print the JSON summaries on stdout."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    tiled: bool = typer.Option(False, "--tiled", help="Bounded memory: process in tiles and write "
+                               "STEM.labels.tif (tiled TIFF) + STEM.labels.json."),
+    tile: int = typer.Option(1024, "--tile", help="Tile edge for --tiled (multiple of 16)."),
+    connected: bool = typer.Option(False, "--connected", help="With --tiled: one region per connected component."),
 ) -> None:
     """Segment images; write STEM.labels.png, STEM.overlay.png and STEM.json per image."""
-    from seglab.core.image import load_image, save_image
+    from seglab.batch import output_paths, write_outputs
+    from seglab.core.image import load_image
     from seglab.core.registry import segment
-    from seglab.viz import overlay
 
     params = method_params(method, param)
     files = expand_images(images)
-    planned = [(f, _outputs(out, f)) for f in files]
+    if tiled:
+        _segment_tiled(files, method, params, out, tile, connected, overwrite, quiet)
+        return
+    planned = [(f, output_paths(out, f.stem)) for f in files]
     check_outputs([p for _, paths in planned for p in paths.values()], overwrite)
     summaries = []
-    for path, targets in progress(planned, description=f"{method}", quiet=quiet):
+    for path, _targets in progress(planned, description=f"{method}", quiet=quiet):
         image = load_image(path)
         seg = segment(image, method, **params)
         seg.meta["source"] = str(path)
-        seg.save(targets["labels"])
-        save_image(targets["overlay"], overlay(image, seg))
-        summary = seg.summary()
-        write_json(targets["json"], summary)
-        summaries.append(summary)
+        write_outputs(image, seg, out, path.stem)
+        summaries.append(seg.summary())
     if as_json:
         typer.echo(json.dumps(summaries if len(summaries) != 1 else summaries[0], indent=2))
     elif not quiet:
         console().print(f"segmented {len(files)} image(s) with {method} -> {out}")
 
 
-def _outputs(out: Path, image: Path) -> dict[str, Path]:
-    return {
-        "labels": out / f"{image.stem}.labels.png",
-        "overlay": out / f"{image.stem}.overlay.png",
-        "json": out / f"{image.stem}.json",
-    }
+def _segment_tiled(files: list[Path], method: str, params: dict, out: Path, tile: int, connected: bool,
+                   overwrite: bool, quiet: bool) -> None:
+    from seglab.tiling import segment_tiled
+
+    targets = [(f, out / f"{f.stem}.labels.tif") for f in files]
+    check_outputs([p for _, t in targets for p in (t, t.with_suffix(".json"))], overwrite)
+    for path, target in progress(targets, description=f"{method} (tiled)", quiet=quiet):
+        segment_tiled(path, method, target, tile=tile, connected=connected, **params)
+    if not quiet:
+        console().print(f"segmented {len(files)} image(s) with {method} in tiles -> {out}")
 
 
 def compare_command(

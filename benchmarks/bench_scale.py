@@ -1,0 +1,130 @@
+"""Scale benchmarks: batch throughput (1 vs 2 workers, process pool vs Dask) and tiled vs untiled memory/time.
+
+    python benchmarks/bench_scale.py batch --images 40 --size 768
+    python benchmarks/bench_scale.py tiled --sizes 1000 2000 4000
+    python benchmarks/bench_scale.py huge --size 20000          # 20000 x 20000 RGB, otsu + components
+
+Every memory figure is the peak resident set (ru_maxrss) of a fresh child process that does only
+that one run, so numbers do not leak between measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _image(i: int, size: int) -> np.ndarray:
+    rng = np.random.default_rng(i)
+    yy, xx = np.mgrid[:size, :size]
+    image = (40 + 30 * np.sin(xx / 17.0 + i) * np.cos(yy / 23.0)).astype(np.uint8)
+    for _ in range(12):
+        cy, cx, r = rng.integers(0, size, 2).tolist() + [int(rng.integers(size // 40, size // 10))]
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = 200
+    return np.dstack([image, image, image])
+
+
+def bench_batch(images: int, size: int) -> dict:
+    import seglab
+    from seglab.batch import run_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "in"
+        folder.mkdir()
+        for i in range(images):
+            seglab.save_image(folder / f"im{i:03d}.png", _image(i, size))
+        rows = {}
+        for label, kwargs in (("process x1", {"workers": 1}), ("process x2", {"workers": 2}),
+                              ("dask x2", {"workers": 2, "backend": "dask"})):
+            start = time.perf_counter()
+            report = run_batch(folder, Path(tmp) / label.replace(" ", "_"), method="otsu", **kwargs)
+            total = time.perf_counter() - start
+            rows[label] = {"images_per_s": round(report.images_per_s, 2), "wall_s_incl_startup": round(total, 2),
+                           "done": report.done}
+        rows["scaling_x2_over_x1"] = round(rows["process x2"]["images_per_s"] / rows["process x1"]["images_per_s"], 2)
+        rows["dask_over_process_x2"] = round(rows["dask x2"]["images_per_s"] / rows["process x2"]["images_per_s"], 2)
+    return rows
+
+
+def _child(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_RUN = """
+import json, resource, time, sys, numpy as np, seglab
+sys.path.insert(0, {bench!r})
+from bench_scale import _image
+from seglab.tiling import segment_tiled
+mode, size, path = {mode!r}, {size}, {path!r}
+start = time.perf_counter()
+if mode == "untiled":
+    seg = seglab.segment(seglab.load_image(path, max_pixels=None), "otsu").split_connected()
+    n = len(seg)
+else:
+    out = segment_tiled(path, "otsu", path + ".labels.tif", tile=1024, connected=True)
+    n = json.load(open(path + ".labels.json"))["n_regions"]
+print(json.dumps({{"s": round(time.perf_counter() - start, 2), "n": n,
+                  "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
+"""
+
+
+def _write_tiff(path: Path, size: int) -> None:
+    """A size x size RGB tiled TIFF written tile by tile (never the whole image in memory)."""
+    import tifffile
+
+    tile = 1024
+    base = _image(0, tile)
+
+    def tiles():
+        for i in range(-(-size // tile)):
+            for j in range(-(-size // tile)):
+                yield np.roll(base, (i * 37 + j * 11) % tile, axis=1)
+
+    tifffile.imwrite(path, tiles(), shape=(size, size, 3), dtype=np.uint8, tile=(tile, tile),
+                     photometric="rgb", compression="zlib")
+
+
+def bench_tiled(sizes: list[int], untiled: bool = True) -> dict:
+    bench = str(Path(__file__).parent)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            path = str(Path(tmp) / f"img{size}.tif")
+            _write_tiff(Path(path), size)
+            row = {"tiled": _child(_RUN.format(bench=bench, mode="tiled", size=size, path=path))}
+            if untiled:
+                row["untiled"] = _child(_RUN.format(bench=bench, mode="untiled", size=size, path=path))
+            row["tiled"]["s_per_mpixel"] = round(row["tiled"]["s"] / (size * size / 1e6), 4)
+            rows[f"{size}x{size} RGB"] = row
+            print(size, row, file=sys.stderr, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=("batch", "tiled", "huge"))
+    parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--size", type=int, default=768)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    args = parser.parse_args()
+    if args.part == "batch":
+        result = bench_batch(args.images, args.size)
+    elif args.part == "tiled":
+        result = bench_tiled(args.sizes)
+    else:
+        result = bench_tiled([args.size], untiled=False)
+    result["peak_mb_parent"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""The batch runner: one task per image on a local process pool or a Dask cluster, resumable."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seglab.batch._files import (
+    MANIFEST_NAME,
+    SUMMARY_NAME,
+    Manifest,
+    collect_inputs,
+    input_key,
+    output_paths,
+    remove_stale_temporaries,
+    write_outputs,
+)
+from seglab.core.errors import InputError, expected
+
+__all__ = ["BatchReport", "process_image", "run_batch"]
+
+log = logging.getLogger("seglab.batch")
+
+BACKENDS = ("process", "dask")
+
+
+@dataclass
+class BatchReport:
+    """What a batch run did: counts, failures with their reasons, and throughput."""
+
+    total: int
+    done: int = 0
+    skipped: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    method: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    backend: str = "process"
+    workers: int = 1
+    out_dir: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when no image failed."""
+        return not self.failed
+
+    @property
+    def images_per_s(self) -> float:
+        """Images processed (not skipped) per second of wall time."""
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["n_failed"] = len(self.failed)
+        data["images_per_s"] = round(self.images_per_s, 3)
+        data["elapsed_s"] = round(self.elapsed_s, 3)
+        data["ok"] = self.ok
+        return data
+
+
+def process_image(task: dict[str, Any]) -> dict[str, Any]:
+    """Segment one image and write its outputs; never raises (a failure is returned with its reason).
+
+    ``task`` holds ``path``, ``stem``, ``out_dir``, ``method``, ``kind``, ``function`` (so a
+    method registered only in the calling process still runs in a worker) and ``params``.
+    """
+    from seglab.core.image import load_image
+    from seglab.core.registry import get_method, register, segment
+
+    start = time.perf_counter()
+    result: dict[str, Any] = {"stem": task["stem"], "path": task["path"], "key": task["key"]}
+    try:
+        try:
+            get_method(task["method"])
+        except InputError:
+            register(task["method"], kind=task["kind"])(task["function"])
+        image = load_image(task["path"])
+        seg = segment(image, task["method"], **task["params"])
+        seg.meta["source"] = task["path"]
+        paths = write_outputs(image, seg, task["out_dir"], task["stem"])
+        result.update(status="ok", n_regions=len(seg), sizes={k: p.stat().st_size for k, p in paths.items()})
+    except Exception as error:  # noqa: BLE001 - one bad image must not stop the run
+        result.update(status="failed", error=f"{type(error).__name__}: {' '.join(str(error).split())}")
+    result["time_s"] = round(time.perf_counter() - start, 4)
+    return result
+
+
+def run_batch(
+    inputs: Any,
+    out_dir: Any,
+    *,
+    method: str = "otsu",
+    params: dict[str, Any] | None = None,
+    workers: int | None = None,
+    backend: str = "process",
+    scheduler: str | None = None,
+    check: str = "mtime",
+    on_result: Callable[[dict[str, Any], BatchReport], None] | None = None,
+) -> BatchReport:
+    """Segment many images in parallel, skipping those already done; write outputs as ``seglab segment`` does.
+
+    Parameters
+    ----------
+    inputs : path-like, str or sequence
+        A folder, a glob (``"data/**/*.png"``), a text file of paths, an image, or a list of these.
+    out_dir : path-like
+        Output folder: ``STEM.labels.png``, ``STEM.overlay.png``, ``STEM.json`` per image, plus
+        ``seglab-batch.manifest.jsonl`` (finished images) and ``seglab-batch.summary.json``.
+    method : str
+        A registered method (``seglab.methods()``); ``"model"`` with ``params={"model": PATH}``
+        for a trained network.
+    params : dict, optional
+        The method's keyword parameters.
+    workers : int, optional
+        Parallel processes (process backend) or, with ``backend="dask"`` and no ``scheduler``,
+        the LocalCluster's worker processes. Default: the number of CPUs. ``1`` runs in this process.
+    backend : {"process", "dask"}
+        A local process pool, or Dask distributed.
+    scheduler : str, optional
+        ``tcp://host:8786`` of a running Dask scheduler (implies ``backend="dask"``); without it
+        the Dask backend starts a LocalCluster and shuts it down at the end.
+    check : {"mtime", "hash"}
+        How a rerun knows an input is unchanged: path + size + modification time, or a SHA-256
+        of the content.
+    on_result : callable, optional
+        Called in this process as ``on_result(result, report)`` after each image (progress bars).
+
+    Returns
+    -------
+    BatchReport
+        Counts, failures (path and reason) and throughput; also written to the summary JSON.
+
+    Raises
+    ------
+    InputError
+        Bad inputs (see :func:`collect_inputs`), an unknown method or parameter, a bad option.
+    """
+    from seglab.core.registry import check_params, get_method
+    from seglab.core.validate import check_choice, check_int
+
+    params = dict(params or {})
+    info = get_method(method)
+    check_params(info, params)
+    check_choice("check", check, ("mtime", "hash"))
+    backend = "dask" if scheduler else check_choice("backend", backend, BACKENDS)
+    workers = check_int("workers", (os.cpu_count() or 1) if workers is None else workers, minimum=1)
+    out = Path(out_dir)
+    files = collect_inputs(inputs)
+    if out.exists() and not out.is_dir():
+        raise expected("output folder", "a folder", str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out, (f.stem for f in files))
+    manifest = Manifest(out / MANIFEST_NAME)
+    report = BatchReport(total=len(files), method=info.name, params=params, backend=backend,
+                         workers=workers, out_dir=str(out))
+    tasks = []
+    for path in files:
+        key = input_key(path, info.name, params, check=check)
+        if manifest.is_done(path.stem, key, output_paths(out, path.stem)):
+            report.skipped += 1
+            continue
+        tasks.append({"path": str(path), "stem": path.stem, "key": key, "out_dir": str(out), "method": info.name,
+                      "kind": info.kind, "function": info.function, "params": params})
+    start = time.perf_counter()
+    try:
+        for result in _execute(tasks, backend, workers, scheduler):
+            _record(result, manifest, report)
+            report.elapsed_s = time.perf_counter() - start
+            if on_result is not None:
+                on_result(result, report)
+    finally:
+        manifest.close()
+        report.elapsed_s = time.perf_counter() - start
+        from seglab.cli.common import write_json
+
+        write_json(out / SUMMARY_NAME, report.to_dict())
+    return report
+
+
+def _record(result: dict[str, Any], manifest: Manifest, report: BatchReport) -> None:
+    manifest.append(result)
+    if result["status"] == "ok":
+        report.done += 1
+    else:
+        report.failed.append({"path": result["path"], "error": result["error"]})
+        log.warning("%s failed: %s", result["path"], result["error"])
+
+
+def _execute(tasks: Sequence[dict[str, Any]], backend: str, workers: int, scheduler: str | None
+             ) -> Iterator[dict[str, Any]]:
+    if not tasks:
+        return
+    if backend == "dask":
+        yield from _run_dask(tasks, workers, scheduler)
+    elif workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            yield process_image(task)
+    else:
+        yield from _run_pool(tasks, workers)
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """forkserver on Linux (fast, no fork-with-threads hazards), spawn elsewhere."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["seglab.batch._run", "seglab.classical.threshold", "seglab.viz"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[str, Any]]:
+    """Bounded in-flight work on a process pool; a worker that dies (out of memory, a crash in C)
+    fails the images it held and the run goes on with a fresh pool."""
+    queue = iter(tasks)
+    window = 4 * workers  # a million inputs do not make a million futures
+    while True:
+        pending: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=pool_context()) as pool:
+            try:
+                _fill(pool, pending, queue, window)
+                while pending:
+                    finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    for future in finished:
+                        task = pending.pop(future)
+                        yield _failure(task, "worker process died (out of memory?)") \
+                            if isinstance(future.exception(), BrokenProcessPool) else future.result()
+                    _fill(pool, pending, queue, window)
+                return
+            except BrokenProcessPool:
+                for task in pending.values():
+                    yield _failure(task, "worker process died (out of memory?)")
+
+
+def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]], queue: Iterator[dict[str, Any]],
+          window: int) -> None:
+    while len(pending) < window:
+        task = next(queue, None)
+        if task is None:
+            return
+        pending[pool.submit(process_image, task)] = task
+
+
+def _failure(task: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {"stem": task["stem"], "path": task["path"], "key": task["key"], "status": "failed",
+            "error": f"BrokenProcessPool: {reason}", "time_s": 0.0}
+
+
+@contextlib.contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client on ``scheduler``, or on a LocalCluster of ``workers`` single-threaded processes."""
+    try:
+        from distributed import Client, LocalCluster
+    except ModuleNotFoundError:
+        raise InputError('the Dask backend needs dask.distributed: pip install "seglab[dist]"') from None
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+def _run_dask(tasks: Sequence[dict[str, Any]], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+    from distributed import as_completed
+
+    with dask_client(workers, scheduler) as client:
+        window = 4 * max(1, sum(client.nthreads().values()))
+        queue = iter(tasks)
+        first = [client.submit(process_image, t, pure=False) for _, t in zip(range(window), queue)]
+        running = as_completed(first)
+        for future in running:
+            for task in queue:
+                running.add(client.submit(process_image, task, pure=False))
+                break
+            result = future.result()
+            future.release()
+            yield result

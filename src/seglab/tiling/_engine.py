@@ -1,0 +1,219 @@
+"""``segment_tiled``: any method on an image of any size, with bounded memory."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seglab.core.errors import InputError
+from seglab.core.segmentation import Segmentation, json_safe
+from seglab.tiling._global import Tile, global_otsu, tile_grid
+from seglab.tiling._io import LazyImage, label_dtype, open_image, write_tiled_tiff
+from seglab.tiling._stitch import TilePlan, TileResult, merge_tables, run_tile
+
+__all__ = ["plan_method", "segment_tiled"]
+
+#: Methods whose result at a pixel depends only on that pixel and global parameters.
+PIXELWISE = ("otsu", "threshold", "adaptive")
+
+
+def plan_method(method: str, image: LazyImage, params: dict[str, Any], *, tile: int, halo: int,
+                connected: bool) -> tuple[TilePlan, dict[str, Any]]:
+    """How ``method`` runs on tiles: global parameters first (Otsu), the halo it needs, and the joining mode."""
+    from seglab.core.registry import check_params, get_method
+
+    info = get_method(method)
+    check_params(info, params)
+    meta: dict[str, Any] = {}
+    name, tile_params = info.name, dict(params)
+    if info.name == "otsu":
+        found = global_otsu(image, tile)
+        if "constant" in found:
+            raise InputError(f"image must not be constant for tiled otsu, got every pixel {found['constant']:g}")
+        name, tile_params = "threshold", {"value": found["value"], "invert": bool(params.get("invert", False))}
+        meta["threshold"] = found["value"]
+    elif info.name == "threshold" and params.get("kind", "fixed") != "fixed":
+        raise InputError(f"threshold kind must be 'fixed' for tiled processing (or use otsu), got {params['kind']!r}")
+    if info.name == "adaptive":
+        halo = max(halo, int(params.get("block_size", 35)) // 2 + 1)
+    if info.name in PIXELWISE:
+        mode = "components" if connected else "pixel"
+    else:
+        mode = "regions"
+        warnings.warn(
+            f"method {info.name!r} is not pixel-wise: tiles are segmented with a halo of {halo} pixels and "
+            "regions that overlap across seams are merged, which approximates the untiled result",
+            UserWarning,
+            stacklevel=3,
+        )
+    return TilePlan(name, tile_params, mode, halo), meta
+
+
+def segment_tiled(
+    image: Any,
+    method: str = "otsu",
+    out_path: Any = None,
+    *,
+    tile: int = 1024,
+    halo: int = 32,
+    connected: bool = False,
+    workers: int = 1,
+    client: Any = None,
+    **params: Any,
+) -> Segmentation | Path:
+    """Segment an image tile by tile: bounded memory, and exactly the untiled result for pixel-wise methods.
+
+    Parameters
+    ----------
+    image : path-like or (H, W[, 3]) ndarray
+        An image file (a TIFF is read lazily, tile by tile, through zarr) or an array.
+    method : str
+        A registered method. ``otsu`` computes its threshold from a streamed histogram of the
+        whole image first; ``threshold`` (fixed), ``otsu`` and ``adaptive`` give exactly the
+        untiled labels. Other methods run on each tile with its halo and regions that overlap
+        across a seam are merged (an approximation; a UserWarning says so).
+    out_path : path-like, optional
+        Write the labels as a tiled, compressed TIFF there (atomically) and a JSON summary
+        beside it (``.json``), and return the path; memory then stays bounded by the tile
+        size. Without it the labels are returned as a :class:`Segmentation`.
+    tile : int
+        Tile edge in pixels, a multiple of 16 (the TIFF tile size).
+    halo : int
+        Context in pixels added around each tile (adaptive thresholds widen it to their block).
+    connected : bool
+        Split a pixel-wise result into connected components (8-connected), joined across
+        seams: the same labels as ``segment(...).split_connected()``.
+    workers : int
+        Tiles processed in parallel by a local process pool (needs a file ``image``).
+    client : distributed.Client, optional
+        Run the tiles on a Dask cluster (needs a file that the workers can read).
+    **params
+        The method's parameters.
+
+    Returns
+    -------
+    Segmentation or Path
+        The labels (``meta`` has ``tile``, ``halo``, ``mode`` and, for otsu, ``threshold``),
+        or ``out_path``.
+
+    Raises
+    ------
+    InputError
+        A bad tile size, an unknown method or parameter, a constant image with otsu.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((40, 40), np.uint8); image[5:35, 5:35] = 200
+    >>> segment_tiled(image, "otsu", tile=16, connected=True).areas.tolist()
+    [900]
+    """
+    from seglab.core.validate import check_int
+
+    tile = check_int("tile", tile, minimum=16)
+    if tile % 16:
+        raise InputError(f"tile must be a multiple of 16 (the TIFF tile size), got {tile}")
+    halo = check_int("halo", halo, minimum=0)
+    workers = check_int("workers", workers, minimum=1)
+    start = time.perf_counter()
+    lazy = open_image(image)
+    plan, meta = plan_method(method, lazy, params, tile=tile, halo=halo, connected=connected)
+    tiles = tile_grid(lazy.shape, tile, plan.halo)
+    source = lazy.path if (workers > 1 or client is not None) else lazy
+    if source is None:
+        raise InputError("image must be a file for workers > 1 or a Dask client, got an array")
+    meta.update(method=method, params=json_safe(params), tile=tile, halo=plan.halo, mode=plan.mode,
+                shape=[lazy.height, lazy.width])
+    with tempfile.TemporaryDirectory(prefix="seglab-tiles-") as scratch:
+        store = _Store(Path(scratch), keep_in_memory=out_path is None)
+        results = {}
+        for result in _map_tiles(source, tiles, plan, lazy.width, workers, client):
+            store.put(result)
+            result.labels = None  # stitching needs only the seam bands and tables
+            results[(result.tile.row, result.tile.col)] = result
+        if plan.mode == "pixel":
+            tables, count = None, max((r.count for r in results.values()), default=0)
+        else:
+            tables, count = merge_tables(results, plan.mode)
+        meta["n_regions"], meta["time_s"] = count, round(time.perf_counter() - start, 3)
+        final = (_relabel(store, t, tables) for t in tiles)
+        if out_path is None:
+            labels = np.zeros((lazy.height, lazy.width), np.int32)
+            for t, block in zip(tiles, final):
+                labels[t.core[0]:t.core[1], t.core[2]:t.core[3]] = block
+            return _as_segmentation(labels, plan, count, meta)
+        out = Path(out_path)
+        write_tiled_tiff(out, (lazy.height, lazy.width), tile, label_dtype(count), final)
+    meta["time_s"] = round(time.perf_counter() - start, 3)
+    from seglab.core.atomic import atomic_write_text
+
+    atomic_write_text(out.with_suffix(".json"), json.dumps(json_safe(meta), indent=2) + "\n")
+    return out
+
+
+class _Store:
+    """Core labels of finished tiles: in memory, or as .npy files in a scratch folder (bounded memory)."""
+
+    def __init__(self, folder: Path, keep_in_memory: bool) -> None:
+        self.folder, self.memory = folder, {} if keep_in_memory else None
+
+    def put(self, result: TileResult) -> None:
+        key = (result.tile.row, result.tile.col)
+        if self.memory is not None:
+            self.memory[key] = result.labels
+        else:
+            np.save(self.folder / f"{key[0]}_{key[1]}.npy", result.labels)
+
+    def get(self, tile: Tile) -> np.ndarray:
+        key = (tile.row, tile.col)
+        if self.memory is not None:
+            return self.memory.pop(key)
+        return np.load(self.folder / f"{key[0]}_{key[1]}.npy")
+
+
+def _relabel(store: _Store, tile: Tile, tables: dict[tuple[int, int], np.ndarray] | None) -> np.ndarray:
+    block = store.get(tile)
+    return block if tables is None else tables[(tile.row, tile.col)][block]
+
+
+def _map_tiles(source: Any, tiles: list[Tile], plan: TilePlan, width: int, workers: int, client: Any
+               ) -> Iterator[TileResult]:
+    if client is not None:
+        from distributed import as_completed
+
+        futures = client.map(run_tile, [source] * len(tiles), tiles, [plan] * len(tiles), [width] * len(tiles),
+                             pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+            future.release()
+    elif workers > 1:
+        import concurrent.futures as cf
+
+        from seglab.batch._run import pool_context
+
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
+            futures = [pool.submit(run_tile, source, t, plan, width) for t in tiles]
+            for future in cf.as_completed(futures):
+                yield future.result()
+    else:
+        for t in tiles:
+            yield run_tile(source, t, plan, width)
+
+
+def _as_segmentation(labels: np.ndarray, plan: TilePlan, count: int, meta: dict[str, Any]) -> Segmentation:
+    if plan.mode == "pixel" and plan.method == "threshold":
+        from seglab.classical._regions import FOREGROUND_NAMES
+
+        return Segmentation(labels, class_ids=np.array([1]), class_names=FOREGROUND_NAMES, meta=meta)
+    if plan.mode == "components" and plan.method == "threshold":
+        from seglab.classical._regions import FOREGROUND_NAMES
+
+        return Segmentation(labels, class_ids=np.ones(count, np.int64), class_names=FOREGROUND_NAMES, meta=meta)
+    return Segmentation(labels, meta=meta)

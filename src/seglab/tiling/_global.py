@@ -1,0 +1,119 @@
+"""Global parameters from a streamed pass over the tiles, so pixel-wise methods tile exactly."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from seglab.tiling._io import LazyImage
+
+__all__ = ["Tile", "global_otsu", "gray_tiles", "otsu_from_histogram_u8", "tile_grid"]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: ``core`` is the part it owns in the output, ``window`` the core plus the halo (clipped)."""
+
+    row: int
+    col: int
+    core: tuple[int, int, int, int]    # y0, y1, x0, x1
+    window: tuple[int, int, int, int]  # y0, y1, x0, x1
+
+    @property
+    def inner(self) -> tuple[slice, slice]:
+        """The core as slices into the window's array."""
+        return (slice(self.core[0] - self.window[0], self.core[1] - self.window[0]),
+                slice(self.core[2] - self.window[2], self.core[3] - self.window[2]))
+
+
+def tile_grid(shape: tuple[int, ...], tile: int, halo: int) -> list[Tile]:
+    """Tiles of ``tile`` x ``tile`` (edge ones smaller) in row-major order, windows grown by ``halo``."""
+    height, width = int(shape[0]), int(shape[1])
+    tiles = []
+    for i in range(math.ceil(height / tile)):
+        for j in range(math.ceil(width / tile)):
+            y0, x0 = i * tile, j * tile
+            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+            window = (max(0, y0 - halo), min(height, y1 + halo), max(0, x0 - halo), min(width, x1 + halo))
+            tiles.append(Tile(i, j, (y0, y1, x0, x1), window))
+    return tiles
+
+
+def gray_tiles(image: LazyImage, tile: int) -> Iterator[np.ndarray]:
+    """The grey levels of each core (no halo, so every pixel once), as the methods compute them."""
+    from seglab.core.validate import to_gray
+
+    for t in tile_grid(image.shape, tile, 0):
+        yield to_gray(image.read(*t.core))
+
+
+def otsu_from_histogram_u8(counts: np.ndarray) -> float:
+    """OpenCV's Otsu threshold (``cv2.THRESH_OTSU``) computed from a 256-bin histogram, step for step."""
+    total = float(counts.sum())
+    scale = 1.0 / total
+    mu = float(np.dot(np.arange(256, dtype=np.float64), counts)) * scale
+    eps = float(np.finfo(np.float32).eps)
+    q1 = mu1 = max_sigma = 0.0
+    max_val = 0
+    for i in range(256):
+        p_i = float(counts[i]) * scale
+        mu1 *= q1
+        q1 += p_i
+        q2 = 1.0 - q1
+        if min(q1, q2) < eps or max(q1, q2) > 1.0 - eps:
+            continue
+        mu1 = (mu1 + i * p_i) / q1
+        mu2 = (mu - q1 * mu1) / q2
+        sigma = q1 * q2 * (mu1 - mu2) * (mu1 - mu2)
+        if sigma > max_sigma:
+            max_sigma, max_val = sigma, i
+    return float(max_val)
+
+
+def global_otsu(image: LazyImage, tile: int) -> dict[str, Any]:
+    """Otsu's threshold of the whole image from streamed histograms; equal to :func:`seglab.classical.threshold.otsu`'s.
+
+    Returns ``{"value": T}``, or ``{"constant": level}`` for a constant image.
+    """
+    from skimage.filters import threshold_otsu
+
+    dtype = np.dtype(image.dtype)
+    if dtype not in (np.uint8, np.uint16):
+        low = high = None  # numpy scalars of the grey dtype, as np.histogram(range=None) uses them
+        for gray in gray_tiles(image, tile):
+            a, b = gray.min(), gray.max()
+            low, high = (a, b) if low is None else (min(low, a), max(high, b))
+        if low == high:
+            return {"constant": float(low)}
+        counts = np.zeros(256, np.int64)
+        edges = None
+        for gray in gray_tiles(image, tile):
+            part, edges = np.histogram(gray, bins=256, range=(float(low), float(high)))
+            counts += part
+        return {"value": _float_level(counts, edges)}
+    levels = 256 if dtype == np.uint8 else 65536
+    counts = np.zeros(levels, np.int64)
+    for gray in gray_tiles(image, tile):
+        counts += np.bincount(gray.ravel(), minlength=levels)
+    present = np.flatnonzero(counts)
+    if present[0] == present[-1]:
+        return {"constant": float(present[0])}
+    if dtype == np.uint8:
+        return {"value": otsu_from_histogram_u8(counts)}
+    first, last = int(present[0]), int(present[-1])
+    return {"value": float(threshold_otsu(hist=(counts[first:last + 1], np.arange(first, last + 1))))}
+
+
+def _float_level(counts: np.ndarray, edges: np.ndarray) -> float:
+    """The float-image rule of :func:`seglab.classical.threshold.otsu`: Otsu on a 256-bin histogram,
+    thresholding at the upper edge of the chosen bin."""
+    from skimage.filters import threshold_otsu
+
+    from seglab.classical.threshold import _bin_index  # the same rule, not a copy of it
+
+    centers = (edges[:-1] + edges[1:]) / 2
+    return float(edges[_bin_index(threshold_otsu(hist=(counts, centers)), centers) + 1])
