@@ -33,6 +33,7 @@ __all__ = [
     "MethodInfo",
     "ParamInfo",
     "register",
+    "describe_function",
     "get_method",
     "methods",
     "segment",
@@ -113,10 +114,19 @@ def register(name: str, *, kind: str) -> Callable[[Callable[..., Segmentation]],
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
     def decorator(function: Callable[..., Segmentation]) -> Callable[..., Segmentation]:
-        _REGISTRY[name] = MethodInfo(name, kind, function, _read_params(function), _summary(function))
+        _REGISTRY[name] = describe_function(name, kind, function)
         return function
 
     return decorator
+
+
+def describe_function(name: str, kind: str, function: Callable[..., Any], *, inputs: int = 1) -> MethodInfo:
+    """A :class:`MethodInfo` for ``function``, whose first ``inputs`` arguments are data, not parameters.
+
+    Other registries (inpainting takes an image and a mask) use this so their parameters are typed
+    and parsed exactly like segmentation methods'.
+    """
+    return MethodInfo(name, kind, function, _read_params(function, inputs), _summary(function))
 
 
 def _load_builtins() -> None:
@@ -309,14 +319,14 @@ def _number(text: str, what: str, whole: str) -> int | float:
 
 
 # ---------------------------------------------------------------------------- introspection
-def _read_params(function: Callable[..., Any]) -> tuple[ParamInfo, ...]:
+def _read_params(function: Callable[..., Any], inputs: int = 1) -> tuple[ParamInfo, ...]:
     signature = inspect.signature(function)
     hints = typing.get_type_hints(function)
     docs = _param_docs(function.__doc__ or "")
     params = []
     for index, (name, parameter) in enumerate(signature.parameters.items()):
-        if index == 0:
-            continue  # the image
+        if index < inputs:
+            continue  # the image (and other data inputs)
         if parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
             continue
         annotation = hints.get(name, Any)
