@@ -1,0 +1,297 @@
+"""The FastAPI app of the annotator: a static page plus a JSON API over one project folder.
+
+Security: only files under the project folder are served (:func:`resolve_under`, everything
+else is 404 whatever its encoding); request bodies are limited in size and JSON bodies are
+validated by pydantic; with a token every ``/api`` and ``/files`` request must carry it
+(``Authorization: Bearer T``, ``X-Seglab-Token: T`` or ``?token=T``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import types
+import typing
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from seglab.core.errors import InputError, SeglabError
+from seglab.web.project import Project, crop_runs, mask_from_runs, resolve_under
+from seglab.web.schemas import ClassIn, ClassPatch, DoneIn, SaveIn, SegmentIn
+from seglab.web.storage import decode_mask
+
+__all__ = ["DEFAULT_MAX_BODY", "create_app"]
+
+STATIC = Path(__file__).parent / "static"
+DEFAULT_MAX_BODY = 64 * 2**20
+_MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png",
+          ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+_FILE_MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".tif": "image/tiff",
+               ".tiff": "image/tiff", ".bmp": "image/bmp", ".gif": "image/gif", ".webp": "image/webp"}
+_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self'"}
+
+
+class _BodyLimit:
+    """ASGI middleware: 413 for a request body above ``limit`` bytes (declared or streamed)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await JSONResponse({"detail": "request body too large"}, 413)(scope, receive, send)
+        body, more = [], True
+        seen = 0
+        while more:  # read (and count) the whole body first, then replay it to the app
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # client went away
+            body.append(message.get("body", b""))
+            seen += len(body[-1])
+            more = message.get("more_body", False)
+            if seen > self.limit:
+                return await JSONResponse({"detail": "request body too large"}, 413)(scope, receive, send)
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(root: Any, *, db: str | None = None, token: str | None = None,
+               max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The annotator app over the images in ``root``.
+
+    Parameters
+    ----------
+    root : path-like
+        Project folder; annotations go to ``root/.seglab/annotations.db`` unless ``db`` is given.
+    db : str, optional
+        SQLAlchemy URL (``sqlite:///...``, ``postgresql://...``).
+    token : str, optional
+        Required on every API request when given.
+    max_body : int
+        Largest request body in bytes.
+
+    Returns
+    -------
+    FastAPI
+        ``app.state.project`` is the :class:`~seglab.web.project.Project`.
+    """
+    project = Project(root, db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        project.store.close()
+
+    app = FastAPI(title="seglab annotator", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.project = project
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Response:
+        path = request.url.path
+        if token is not None and path.startswith(("/api", "/files")):
+            given = request.headers.get("x-seglab-token") or request.query_params.get("token") or ""
+            bearer = request.headers.get("authorization", "")
+            if bearer.lower().startswith("bearer "):
+                given = bearer[7:]
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return JSONResponse({"detail": "missing or wrong token"}, 401, headers=_HEADERS)
+        response = await call_next(request)
+        response.headers.update(_HEADERS)
+        return response
+
+    @app.exception_handler(SeglabError)
+    async def seglab_error(_request: Request, error: SeglabError) -> JSONResponse:
+        return JSONResponse({"detail": f"{type(error).__name__}: {error}"}, 400)
+
+    _static_routes(app)
+    _image_routes(app, project)
+    _class_routes(app, project)
+    app.add_middleware(_BodyLimit, limit=max_body)
+    return app
+
+
+def _static_routes(app: FastAPI) -> None:
+    files = {p.name: p for p in STATIC.iterdir() if p.is_file() and p.suffix in _MEDIA} if STATIC.is_dir() else {}
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        if "index.html" not in files:
+            raise HTTPException(404, "page not installed")
+        return FileResponse(files["index.html"], media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in files:
+            raise HTTPException(404, "not found")
+        path = files[name]
+        return FileResponse(path, media_type=_MEDIA[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+def _image_or_404(project: Project, image_id: int) -> dict[str, Any]:
+    info = project.image(image_id)
+    if info is None:
+        raise HTTPException(404, "no such image")
+    return info
+
+
+def _image_routes(app: FastAPI, project: Project) -> None:
+    @app.get("/api/info")
+    def info() -> dict[str, Any]:
+        from seglab import __version__
+
+        return {"name": project.root.name, "version": __version__, "formats": ["coco", "voc", "yolo", "labelme", "png"]}
+
+    @app.get("/api/methods")
+    def methods() -> list[dict[str, Any]]:
+        from seglab.core.registry import methods as all_methods
+
+        return [m.to_dict() for m in all_methods()]
+
+    @app.get("/api/images")
+    def images() -> list[dict[str, Any]]:
+        return project.images()
+
+    @app.get("/api/images/{image_id}")
+    def image(image_id: int) -> dict[str, Any]:
+        return _image_or_404(project, image_id)
+
+    @app.get("/api/images/{image_id}/preview")
+    def preview(image_id: int, max_side: int = 2048) -> Response:
+        data, media = project.preview(_image_or_404(project, image_id), max_side)
+        return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/files/{relative:path}")
+    def original(relative: str) -> Response:
+        path = resolve_under(project.root, relative)
+        if path is None or path.suffix.lower() not in _FILE_MEDIA:
+            raise HTTPException(404, "not found")
+        return FileResponse(path, media_type=_FILE_MEDIA[path.suffix.lower()])
+
+    @app.get("/api/images/{image_id}/objects")
+    def objects(image_id: int) -> list[dict[str, Any]]:
+        info = _image_or_404(project, image_id)
+        out = []
+        for obj in project.store.objects(image_id):
+            mask = decode_mask(obj.pop("rle"), info["height"], info["width"])
+            out.append({**obj, "mask": crop_runs(mask)})
+        return out
+
+    @app.post("/api/images/{image_id}/save")
+    def save(image_id: int, body: SaveIn) -> dict[str, Any]:
+        info = _image_or_404(project, image_id)
+        upserts = []
+        for item in body.upserts:
+            mask = mask_from_runs(item.mask.model_dump(), info["height"], info["width"])
+            upserts.append({**item.model_dump(exclude={"mask"}), "mask": mask})
+        return project.store.save(image_id, upserts, body.deletes)
+
+    @app.post("/api/images/{image_id}/done")
+    def done(image_id: int, body: DoneIn) -> dict[str, Any]:
+        _image_or_404(project, image_id)
+        project.store.set_done(image_id, body.done)
+        return {"id": image_id, "done": body.done}
+
+    @app.post("/api/images/{image_id}/segment")
+    def segment(image_id: int, body: SegmentIn) -> dict[str, Any]:
+        return _segment(project, _image_or_404(project, image_id), body)
+
+    @app.get("/api/export")
+    def export(format: str = "coco") -> Response:
+        data, media, name = project.export_bytes(format)
+        return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _class_routes(app: FastAPI, project: Project) -> None:
+    @app.get("/api/classes")
+    def classes() -> list[dict[str, Any]]:
+        return project.store.classes()
+
+    @app.post("/api/classes")
+    def add_class(body: ClassIn) -> dict[str, Any]:
+        return project.store.add_class(body.name.strip(), body.color)
+
+    @app.patch("/api/classes/{class_id}")
+    def update_class(class_id: int, body: ClassPatch) -> dict[str, Any]:
+        found = project.store.update_class(class_id, name=body.name, color=body.color)
+        if found is None:
+            raise HTTPException(404, "no such class")
+        return found
+
+    @app.delete("/api/classes/{class_id}")
+    def delete_class(class_id: int) -> dict[str, Any]:
+        if not project.store.delete_class(class_id):
+            raise HTTPException(404, "no such class")
+        return {"deleted": class_id}
+
+
+# ---------------------------------------------------------------------------- methods
+def _web_annotation(annotation: Any) -> Any:
+    """The annotation without array members (arrays would be read from server paths)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [m for m in typing.get_args(annotation) if m is not np.ndarray]
+        if not members:
+            return None
+        return members[0] if len(members) == 1 else typing.Union[tuple(members)]  # noqa: UP007
+    return None if annotation is np.ndarray else annotation
+
+
+def coerce_params(info: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Typed keyword arguments from JSON values or form text, checked against the method's signature.
+
+    Array parameters cannot be given (on the CLI they name image files, which the page must
+    not be able to read), so a union like ``ndarray | list of points`` only takes the points.
+    """
+    from seglab.core.registry import parse_value
+
+    typed: dict[str, Any] = {}
+    for key, value in params.items():
+        param = info.param(key)
+        what = f"parameter {key!r} of method {info.name!r}"
+        annotation = _web_annotation(param.annotation)
+        if annotation is None:
+            raise InputError(f"{what} must be left out on the web page (it takes an array), got {value!r}")
+        text = value if isinstance(value, str) else json.dumps(value)
+        typed[key] = parse_value(annotation, text, what)
+    return typed
+
+
+def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[str, Any]:
+    from seglab.core.registry import get_method, segment
+
+    method = get_method(body.method)
+    params = coerce_params(method, body.params)
+    seg = segment(project.pixels(info), method.name, **params)
+    if body.pick is not None:
+        x, y = (round(v) for v in body.pick)
+        if not (0 <= x < info["width"] and 0 <= y < info["height"]):
+            raise InputError(f"pick must be a point inside the image ({info['width']}x{info['height']}), got {body.pick}")
+        region = int(seg.labels[y, x])
+        ids = [region] if region else []
+    else:
+        order = np.argsort(-seg.areas, kind="stable")[: body.max_regions] + 1
+        ids = [int(i) for i in order if seg.areas[i - 1] > 0]
+    regions = []
+    for region in ids:
+        mask = seg.labels == region
+        score = None if seg.scores is None else float(seg.scores[region - 1])
+        regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score})
+    return {"method": method.name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}

@@ -1,0 +1,120 @@
+// The canvas: the image (a downscaled preview drawn at full-image size), the objects' overlay,
+// pending proposals and the tool being drawn; pan and zoom as one transform screen = image * s + t.
+import { paint } from "./masks.js";
+
+export class View {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.s = 1; this.tx = 0; this.ty = 0;
+    this.image = null; this.width = 0; this.height = 0;
+    this.layers = () => ({ objects: [], pending: [], sketch: null });
+    new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
+  }
+
+  resize() {
+    const box = this.canvas.parentElement.getBoundingClientRect();
+    this.canvas.width = Math.max(1, Math.floor(box.width));
+    this.canvas.height = Math.max(1, Math.floor(box.height));
+    this.draw();
+  }
+
+  show(image, width, height) {
+    this.image = image; this.width = width; this.height = height;
+    this.fit();
+  }
+
+  fit() {
+    if (!this.width) return;
+    const s = Math.min(this.canvas.width / this.width, this.canvas.height / this.height) * 0.95;
+    this.s = s;
+    this.tx = (this.canvas.width - this.width * s) / 2;
+    this.ty = (this.canvas.height - this.height * s) / 2;
+    this.draw();
+  }
+
+  toImage(sx, sy) { return [(sx - this.tx) / this.s, (sy - this.ty) / this.s]; }
+  toScreen(x, y) { return [x * this.s + this.tx, y * this.s + this.ty]; }
+
+  zoom(factor, sx, sy) {
+    const s = Math.min(64, Math.max(0.02, this.s * factor));
+    const [x, y] = this.toImage(sx, sy);
+    this.s = s; this.tx = sx - x * s; this.ty = sy - y * s;
+    this.draw();
+  }
+
+  pan(dx, dy) { this.tx += dx; this.ty += dy; this.draw(); }
+
+  draw() {
+    const { ctx, canvas } = this;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#1e1e1e";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (!this.image) return;
+    ctx.setTransform(this.s, 0, 0, this.s, this.tx, this.ty);
+    ctx.imageSmoothingEnabled = this.s < 2;
+    ctx.drawImage(this.image, 0, 0, this.width, this.height);
+    ctx.imageSmoothingEnabled = false;
+    const { objects, pending, sketch, selected } = this.layers();
+    for (const obj of objects) {
+      if (!obj.visible || !obj.mask.w) continue;
+      const key = obj.color + (obj.uid === selected ? "!" : "");
+      if (!obj.canvas || obj.canvasKey !== key) {
+        obj.canvas = paint(obj.mask, obj.color, obj.uid === selected ? 140 : 110);
+        obj.canvasKey = key;
+      }
+      ctx.drawImage(obj.canvas, obj.mask.x, obj.mask.y);
+      if (obj.uid === selected) this.outline(obj.mask, "#ffffff");
+    }
+    for (const p of pending) {
+      if (!p.canvas) p.canvas = paint(p.mask, p.current ? "#ff00ff" : "#ffd000", p.current ? 150 : 90);
+      ctx.drawImage(p.canvas, p.mask.x, p.mask.y);
+    }
+    if (sketch) this.drawSketch(sketch);
+  }
+
+  outline(mask, color) {
+    const { ctx } = this;
+    ctx.lineWidth = 2 / this.s;
+    ctx.strokeStyle = color;
+    ctx.setLineDash([6 / this.s, 4 / this.s]);
+    ctx.strokeRect(mask.x, mask.y, mask.w, mask.h);
+    ctx.setLineDash([]);
+  }
+
+  drawSketch(sketch) {
+    const { ctx } = this;
+    ctx.lineWidth = 2 / this.s;
+    if (sketch.box) {
+      const [x0, y0, x1, y1] = sketch.box;
+      ctx.strokeStyle = "#00e5ff";
+      ctx.strokeRect(Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0));
+    }
+    for (const stroke of sketch.strokes || []) {
+      ctx.strokeStyle = stroke.fg ? "#00ff66" : "#ff3030";
+      ctx.lineWidth = Math.max(2 / this.s, stroke.width || 0);
+      ctx.lineCap = "round";
+      ctx.beginPath();
+      stroke.points.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      if (stroke.points.length === 1) ctx.lineTo(stroke.points[0][0] + 0.01, stroke.points[0][1]);
+      ctx.stroke();
+    }
+    if (sketch.polygon && sketch.polygon.length) {
+      ctx.strokeStyle = "#00e5ff";
+      ctx.lineWidth = 2 / this.s;
+      ctx.beginPath();
+      sketch.polygon.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      if (sketch.closed) ctx.closePath();
+      ctx.stroke();
+      ctx.fillStyle = "#ffffff";
+      const r = 4 / this.s;
+      for (const [x, y] of sketch.polygon) ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
+    }
+    if (sketch.cursor) {
+      const [x, y, r] = sketch.cursor;
+      ctx.strokeStyle = "#ffffff";
+      ctx.lineWidth = 1 / this.s;
+      ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.stroke();
+    }
+  }
+}
