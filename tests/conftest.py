@@ -50,3 +50,26 @@ def disk_image(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     mask = (rows - 32) ** 2 + (cols - 30) ** 2 <= 18**2
     image = np.where(mask, 180, 50).astype(np.float64) + rng.normal(0, 5, mask.shape)
     return np.clip(image, 0, 255).astype(np.uint8), mask
+
+
+# In CI every test must run: a skip (missing data, browser, optional package) is a failure there.
+_NO_SKIPS = os.environ.get("SEGLAB_NO_SKIPS") == "1"
+
+
+def _fail_skip(report) -> None:  # type: ignore[no-untyped-def]
+    if _NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but SEGLAB_NO_SKIPS=1 requires every test to run: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    outcome = yield
+    _fail_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):  # type: ignore[no-untyped-def]
+    outcome = yield
+    _fail_skip(outcome.get_result())
