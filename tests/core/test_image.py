@@ -162,3 +162,13 @@ def test_save_image_errors(tmp_path):
     with pytest.raises(InputError, match="image dtype must be uint8 for .jpg"):
         save_image(tmp_path / "x.jpg", np.zeros((2, 2), np.uint16))
     assert not list(tmp_path.iterdir())  # a failed save leaves nothing behind
+
+
+def test_lzw_tiff_like_drive(tmp_path, rgb):
+    Image.fromarray(rgb).save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    np.testing.assert_array_equal(load_image(tmp_path / "lzw.tif"), rgb)
+
+
+def test_real_drive_tiff_loads(data_dir):
+    image = load_image(data_dir / "drive_retina" / "training" / "images" / "21_training.tif")
+    assert image.shape == (584, 565, 3) and image.dtype == np.uint8

@@ -51,12 +51,14 @@ def batch_command(
         typer.echo(json.dumps(report.to_dict(), indent=2))
     err = console()
     for failure in report.failed:
-        err.print(f"[red]failed[/red] {failure['path']}: {failure['error']}", markup=True, highlight=False)
+        err.print(f"[red]failed[/red] {failure['path']}: {failure['error']}", markup=True, highlight=False,
+                  soft_wrap=True)  # one line per failure, however long, so logs stay greppable
     if not quiet or report.failed:
         err.print(
             f"{report.done} done, {report.skipped} skipped, {len(report.failed)} failed of {report.total} "
             f"({report.images_per_s:.2f} images/s) -> {out / SUMMARY_NAME}",
             highlight=False,
+            soft_wrap=True,
         )
     if report.failed:
         raise typer.Exit(1)

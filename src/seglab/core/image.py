@@ -208,6 +208,10 @@ def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
     except (FormatError, InputError):
         raise
     except Exception as error:  # tifffile raises many types for broken files
+        try:  # Pillow decodes some compressions tifffile needs imagecodecs for (LZW, JPEG)
+            return _load_pil(path, max_pixels)
+        except FormatError:
+            pass
         raise FormatError(f"TIFF file {str(path)!r} is truncated or corrupt: {error}") from None
     if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[2] not in (3, 4):
         data = np.moveaxis(data, 0, -1)

@@ -1,0 +1,198 @@
+"""``seglab evaluate`` and ``seglab bench``: metrics of predictions or methods against ground truth."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from seglab.core.errors import InputError
+
+__all__ = ["register", "evaluate_dataset"]
+
+EVAL_FORMATS = ("bsds", "folder", "voc", "coco", "drive", "isbi", "cityscapes")
+PRED_SUFFIXES = (".mat", ".png", ".npz", ".tif", ".tiff")
+
+
+def _prediction_files(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise InputError(f"prediction folder {str(folder)!r} does not exist")
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in PRED_SUFFIXES}
+
+
+def _segment(method: str, params: dict[str, Any], image: np.ndarray) -> Any:
+    import seglab
+
+    return seglab.segment(image, method, **params)
+
+
+def _bsds_inputs(gt: Path, split: str, limit: int | None) -> tuple[list[str], list[Path], list[Path]]:
+    from seglab.datasets import read_dataset
+
+    data = read_dataset(gt, "bsds", split=split)
+    entries = data.entries[:limit] if limit else data.entries
+    return [e["name"] for e in entries], [e["target_path"] for e in entries], [e["image_path"] for e in entries]
+
+
+def evaluate_dataset(gt: Path, format: str, *, predictions: Path | None = None, method: str | None = None,
+                     params: dict[str, Any] | None = None, thresholds: int = 99, split: str | None = None,
+                     limit: int | None = None, workers: int | None = None, quiet: bool = True) -> dict[str, Any]:
+    """Evaluate a prediction folder, or a method run on the fly, against a dataset.
+
+    Returns the metrics dict written by ``seglab evaluate --json`` (plus ``seconds_per_image``
+    when a method ran).
+    """
+    from seglab.cli.common import progress
+    from seglab.core.validate import check_choice
+
+    check_choice("format", format, EVAL_FORMATS)
+    if (predictions is None) == (method is None):
+        raise InputError("evaluate needs exactly one of PRED (a prediction folder) or --method")
+    files = _prediction_files(predictions) if predictions is not None else {}
+    seconds = 0.0
+    if format == "bsds":
+        from seglab.core.image import load_image
+        from seglab.metrics.bsds import evaluate_bsds
+
+        names, gts, images = _bsds_inputs(gt, split or "val", limit)
+        if method is not None:
+            preds = []
+            for path in progress(images, description=f"{method}", quiet=quiet):
+                start = time.perf_counter()
+                preds.append(_segment(method, params or {}, load_image(path)).labels)
+                seconds += time.perf_counter() - start
+        else:
+            missing = [n for n in names if n not in files]
+            if missing:
+                raise InputError(f"prediction folder must hold a file for every image stem, got none for {missing[0]!r}"
+                                 + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+            preds = [files[n] for n in names]
+        result = evaluate_bsds(preds, gts, thresholds=thresholds, workers=workers)
+        result["boundary"].pop("images", None)
+    else:
+        result, seconds = _evaluate_pixels(gt, format, files, method, params or {}, split, limit, quiet)
+    if method is not None:
+        result["seconds_per_image"] = seconds / max(result.get("images", 1), 1)
+    return result
+
+
+def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str | None,
+                     params: dict[str, Any], split: str | None, limit: int | None,
+                     quiet: bool) -> tuple[dict[str, Any], float]:
+    from seglab.cli.common import progress
+    from seglab.core.segmentation import Segmentation
+    from seglab.datasets import read_dataset
+    from seglab.datasets.base import read_mask
+    from seglab.metrics.coco import coco_ap
+    from seglab.metrics.pixel import confusion_matrix, metrics_from_confusion
+
+    options = {"split": split} if split and format in ("voc", "cityscapes", "isbi", "drive") else {}
+    data = read_dataset(gt, format, **options)
+    indices = range(min(len(data), limit) if limit else len(data))
+    matrix, seconds, preds, targets = None, 0.0, [], []
+    for index in progress(list(indices), description="evaluate", quiet=quiet):
+        sample = data[index]
+        name = sample.meta["name"]
+        if method is not None:
+            start = time.perf_counter()
+            seg = _segment(method, params, sample.image)
+            seconds += time.perf_counter() - start
+        elif name in files:
+            from seglab.core.segmentation_io import load_segmentation
+
+            path = files[name]
+            seg = load_segmentation(path) if path.suffix == ".npz" else Segmentation(read_mask(path))
+        else:
+            raise InputError(f"prediction folder must hold a file named {name}.*, got none")
+        if format == "coco":
+            preds.append(seg)
+            targets.append(sample.target)
+            continue
+        pred = seg.class_map() if seg.class_ids is not None else seg.labels
+        if format in ("drive", "isbi", "folder") and pred.max(initial=0) > 1 and sample.target.max() <= 1:
+            pred = (pred > 0).astype(np.int64)
+        part = confusion_matrix(pred, sample.target, ignore_index=sample.meta.get("ignore_index"),
+                                valid_mask=sample.valid_mask, num_classes=256)
+        matrix = part if matrix is None else matrix + part
+    count = len(indices)
+    if format == "coco":
+        result = {"segm": coco_ap(preds, targets), "bbox": coco_ap(preds, targets, iou_type="bbox")}
+    else:
+        used = int(np.flatnonzero(matrix.sum(0) + matrix.sum(1)).max(initial=0)) + 1
+        result = metrics_from_confusion(matrix[:used, :used])
+    result["images"] = count
+    return result, seconds
+
+
+def _print_table(result: dict[str, Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in _flatten(result):
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
+def _flatten(result: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in result.items():
+        if key == "curve":
+            continue
+        if isinstance(value, dict):
+            rows += _flatten(value, f"{prefix}{key}.")
+        elif not isinstance(value, list):
+            rows.append((prefix + key, value))
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluate`` and ``bench`` commands to ``app``."""
+
+    @app.command()
+    def evaluate(
+        pred: Path = typer.Argument(None, help="Folder with one prediction per image stem (label PNG, soft boundary PNG, .mat ucm2/segs, .npz)."),
+        gt: Path = typer.Option(..., "--gt", help="The ground-truth dataset folder."),
+        format: str = typer.Option("bsds", "--format", help="bsds|folder|voc|coco|drive|isbi|cityscapes"),
+        method: str = typer.Option(None, "--method", help="Run this method on the fly instead of reading PRED."),
+        param: list[str] = typer.Option(None, "-p", "--param", help="Method parameter key=value (repeatable)."),
+        images: Path = typer.Option(None, "--images", help="Images folder (defaults to the dataset's own)."),
+        thresholds: int = typer.Option(99, "--thresholds", help="Thresholds for soft boundaries / ucm2 (BSDS)."),
+        split: str = typer.Option(None, "--split", help="Dataset split (bsds: val)."),
+        limit: int = typer.Option(None, "--limit", help="Evaluate only the first N images."),
+        json_out: Path = typer.Option(None, "--json", help="Write the metrics as JSON here."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bar or table."),
+    ) -> None:
+        """Score predictions (or a method) against ground truth: BSDS boundaries and regions, pixel IoU, COCO AP."""
+        from seglab.cli.common import method_params, write_json
+
+        params = method_params(method, param) if method else {}
+        result = evaluate_dataset(gt, format, predictions=pred, method=method, params=params,
+                                  thresholds=thresholds, split=split, limit=limit, quiet=quiet)
+        if json_out is not None:
+            write_json(json_out, result)
+        if not quiet:
+            _print_table(result, f"{method or pred} on {gt} ({format})")
+
+    @app.command()
+    def bench(
+        dataset: Path = typer.Argument(..., help="The ground-truth dataset folder."),
+        format: str = typer.Option("bsds", "--format"),
+        methods: str = typer.Option("all", "--methods", help="all, or a comma-separated list."),
+        tune: bool = typer.Option(False, "--tune", help="Random parameter search per method on a tuning split."),
+        budget: float = typer.Option(300.0, "--budget", help="Seconds of tuning per method."),
+        limit: int = typer.Option(None, "--limit", help="Use only the first N images."),
+        thresholds: int = typer.Option(25, "--thresholds"),
+        output: Path = typer.Option(..., "-o", "--output", help="Report folder (report.md, report.html, report.json)."),
+        quiet: bool = typer.Option(False, "--quiet"),
+    ) -> None:
+        """Leaderboard of methods on a dataset: quality and time per image, optionally tuned."""
+        from seglab.metrics.bench import run_bench
+
+        run_bench(dataset, format, methods=methods, tune=tune, budget=budget, limit=limit,
+                  thresholds=thresholds, output=output, quiet=quiet)
