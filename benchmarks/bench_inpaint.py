@@ -15,6 +15,8 @@ same algorithm as seglab's ``telea`` / ``ns``, which work in a crop around the h
 Run::
 
     .venv/bin/python benchmarks/bench_inpaint.py --images 8 --markdown
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_inpaint.py --images 12 --markdown \
+        --methods auto,patch,telea,ns,biharmonic,cv2_telea      # the table in docs/inpainting.md
 
 (``--data`` or ``SEGLAB_DATA`` point at the datasets folder; default ``../shared/data``.)
 """
@@ -36,7 +38,7 @@ from seglab.core.image import load_image
 from seglab.inpaint import inpaint
 
 KINDS = ("strokes", "box", "large_box", "horse")
-METHODS = ("auto", "patch", "exemplar", "telea", "ns", "biharmonic", "cv2_telea", "cv2_ns")
+METHODS = ("auto", "blend", "patch", "exemplar", "telea", "ns", "biharmonic", "cv2_telea", "cv2_ns")
 
 
 def strokes_mask(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

@@ -9,7 +9,7 @@ from seglab.core.errors import InputError
 from seglab.inpaint import inpaint, inpaint_methods
 from seglab.inpaint.auto import choose_method
 
-METHODS = ["auto", "telea", "ns", "biharmonic", "patch", "exemplar"]
+METHODS = ["auto", "telea", "ns", "biharmonic", "patch", "exemplar", "blend"]
 
 
 def _checker(size: int = 48, cell: int = 4) -> np.ndarray:
@@ -30,7 +30,7 @@ def _image(dtype: type, colour: bool, rng: np.random.Generator) -> np.ndarray:
 
 
 def test_methods_listed() -> None:
-    assert [m.name for m in inpaint_methods()] == ["auto", "biharmonic", "exemplar", "ns", "patch", "telea"]
+    assert [m.name for m in inpaint_methods()] == ["auto", "biharmonic", "blend", "exemplar", "ns", "patch", "telea"]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -75,8 +75,13 @@ def test_auto_picks_by_hole_width() -> None:
     thin[30:33, 5:60] = True
     wide = np.zeros((64, 64), bool)
     wide[16:48, 16:48] = True
-    assert choose_method(thin) == "telea"
-    assert choose_method(wide) == "patch"
+    # measured best per hole kind (docs/inpainting.md): thin holes telea+biharmonic, wide + patch
+    assert choose_method(thin) == "telea+biharmonic"
+    assert choose_method(wide) == "telea+biharmonic+patch"
+    image = _checker(64, 4)
+    for mask, parts in ((thin, ("telea", "biharmonic")), (wide, ("telea", "biharmonic", "patch"))):
+        mean = np.mean([inpaint(image, mask, m).astype(float) for m in parts], axis=0)
+        assert np.abs(inpaint(image, mask).astype(float) - mean)[mask].max() <= 1.0
 
 
 def test_crop_keeps_far_pixels_and_hole_at_border() -> None:
@@ -108,9 +113,29 @@ def test_empty_mask_warns_and_returns_copy() -> None:
 def test_unknown_method_and_parameter() -> None:
     image, mask = _checker(16), np.zeros((16, 16), bool)
     mask[4:8, 4:8] = True
-    with pytest.raises(InputError, match=r"^inpainting method must be one of auto, biharmonic, exemplar, ns, patch, telea, got 'tela'; did you mean 'telea'\?$"):
+    with pytest.raises(InputError, match=r"^inpainting method must be one of auto, biharmonic, blend, exemplar, ns, patch, telea, got 'tela'; did you mean 'telea'\?$"):
         inpaint(image, mask, "tela")
     with pytest.raises(InputError, match=r"parameter of method 'telea' must be one of radius, got 'radios'"):
         inpaint(image, mask, "telea", radios=3)
     with pytest.raises(InputError, match=r"^patch_size must be an integer >= 3, got 1$"):
         inpaint(image, mask, "exemplar", patch_size=1)
+
+
+def test_blend_is_mean_of_telea_biharmonic_patch() -> None:
+    image = _checker(48, 4)
+    mask = np.zeros(image.shape, bool)
+    mask[16:32, 16:32] = True
+    parts = np.mean([inpaint(image, mask, m).astype(float) for m in ("telea", "biharmonic", "patch")], axis=0)
+    out = inpaint(image, mask, "blend").astype(float)
+    assert np.abs(out - parts)[mask].max() <= 1.0  # each part was rounded to uint8 on its own
+
+
+def test_patch_vote_parameters_checked() -> None:
+    image, mask = _checker(16), np.zeros((16, 16), bool)
+    mask[4:8, 4:8] = True
+    with pytest.raises(InputError, match=r"^neighbours must be an integer >= 1, got 0$"):
+        inpaint(image, mask, "patch", neighbours=0)
+    with pytest.raises(InputError, match=r"^confidence must be a number >= 1"):
+        inpaint(image, mask, "patch", confidence=0.5)
+    single = inpaint(image, mask, "patch", neighbours=1, confidence=1.0)
+    assert np.array_equal(single[~mask], image[~mask])

@@ -22,10 +22,17 @@ from seglab.core.validate import as_image, as_mask
 
 __all__ = ["register_inpaint", "inpaint", "inpaint_methods", "get_inpaint_method", "DEFAULT_METHOD"]
 
-#: The method used when none is named: picks telea or patch from the hole's width.
+#: The method used when none is named: the average of telea and biharmonic, plus the patch fill
+#: for holes wider than 24 px (see :mod:`seglab.inpaint.auto` and docs/inpainting.md).
 DEFAULT_METHOD = "auto"
 
-_BUILTIN_MODULES = ("seglab.inpaint.diffusion", "seglab.inpaint.exemplar", "seglab.inpaint.patch", "seglab.inpaint.auto")
+_BUILTIN_MODULES = (
+    "seglab.inpaint.diffusion",
+    "seglab.inpaint.exemplar",
+    "seglab.inpaint.patch",
+    "seglab.inpaint.auto",
+    "seglab.inpaint.blend",
+)
 
 MarginFn = Callable[[tuple[int, int], dict[str, Any]], int]
 
@@ -78,7 +85,7 @@ def inpaint_methods() -> list[MethodInfo]:
     --------
     >>> from seglab.inpaint import inpaint_methods
     >>> [m.name for m in inpaint_methods()]
-    ['auto', 'biharmonic', 'exemplar', 'ns', 'patch', 'telea']
+    ['auto', 'biharmonic', 'blend', 'exemplar', 'ns', 'patch', 'telea']
     """
     _load_builtins()
     return [_REGISTRY[name].info for name in sorted(_REGISTRY)]
@@ -111,9 +118,10 @@ def inpaint(image: Any, mask: Any, method: str = DEFAULT_METHOD, **params: Any) 
     mask : (H, W) array-like
         Non-zero where pixels are to be filled.
     method : str
-        ``"auto"`` (default: ``telea`` for thin holes such as scratches and strokes, ``patch``
-        for wide holes, see :mod:`seglab.inpaint.auto`), ``"telea"``, ``"ns"``, ``"biharmonic"``,
-        ``"patch"`` or ``"exemplar"``; :func:`inpaint_methods` lists them with their parameters.
+        ``"auto"`` (default: the average of ``telea`` and ``biharmonic``, plus the ``patch`` fill
+        for holes wider than 24 px, see :mod:`seglab.inpaint.auto`), ``"blend"``, ``"telea"``,
+        ``"ns"``, ``"biharmonic"``, ``"patch"`` or ``"exemplar"``; :func:`inpaint_methods` lists
+        them with their parameters.
     **params
         The method's keyword parameters.
 

@@ -6,6 +6,10 @@ the hole is matched to its nearest fully-known patch, and each hole pixel become
 of what the matched patches say it should be (voting); a few such rounds make the fill
 coherent with its surroundings. The result is upsampled as the start of the next finer level.
 
+Votes are weighted as in Wexler et al.: each hole patch takes its ``neighbours`` nearest
+known patches (weighted by how close each is to the best match), and a patch deep inside the
+hole votes less than one anchored on known pixels (``confidence ** -distance``).
+
 The nearest-neighbour search is vectorised: known patches are projected on their first
 principal components and put in a k-d tree (``scipy.spatial.cKDTree``), and all hole patches
 are looked up in one query per round, so the cost follows the number of hole pixels.
@@ -24,7 +28,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from seglab.core.validate import check_int
+from seglab.core.validate import check_float, check_int
 from seglab.inpaint.api import register_inpaint
 from seglab.inpaint.auto import hole_width
 from seglab.inpaint.exemplar import _working
@@ -39,7 +43,16 @@ def _margin(size: tuple[int, int], params: dict[str, Any]) -> int:
 
 
 @register_inpaint("patch", margin=_margin)
-def patch(image: np.ndarray, mask: np.ndarray, *, patch_size: int = 7, iterations: int = 4, dims: int = 16) -> np.ndarray:
+def patch(
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    patch_size: int = 7,
+    iterations: int = 4,
+    dims: int = 16,
+    neighbours: int = 4,
+    confidence: float = 1.3,
+) -> np.ndarray:
     """Multi-scale patch voting (Wexler-style): coherent texture and structure on large holes.
 
     Parameters
@@ -54,6 +67,12 @@ def patch(image: np.ndarray, mask: np.ndarray, *, patch_size: int = 7, iteration
         Match-and-vote rounds per pyramid level.
     dims : int
         Principal components kept for the nearest-neighbour search.
+    neighbours : int
+        Candidate matches per hole patch; each votes, weighted by how close it is to the best
+        one (1: only the nearest, sharper but noisier).
+    confidence : float
+        Wexler's spatial confidence base (>= 1): a patch ``d`` pixels deep in the hole votes
+        with weight ``confidence ** -d``, so patches anchored on known pixels lead (1: all equal).
 
     Returns
     -------
@@ -63,6 +82,8 @@ def patch(image: np.ndarray, mask: np.ndarray, *, patch_size: int = 7, iteration
     size = check_int("patch_size", patch_size, minimum=3) | 1
     rounds = check_int("iterations", iterations, minimum=1)
     dims = check_int("dims", dims, minimum=1)
+    neighbours = check_int("neighbours", neighbours, minimum=1)
+    confidence = check_float("confidence", confidence, minimum=1.0)
     work = _working(image)
     scale = _scale_back(image)
     levels = int(max(0, np.ceil(np.log2(max(hole_width(mask) / (2.0 * size), 1.0)))))
@@ -79,7 +100,7 @@ def patch(image: np.ndarray, mask: np.ndarray, *, patch_size: int = 7, iteration
             height, width = holes[level].shape
             up = cv2.resize(estimate, (width, height), interpolation=cv2.INTER_LINEAR).reshape(images[level].shape)
             estimate = np.where(holes[level][:, :, None], up, images[level])
-        estimate = _complete(estimate, holes[level], size, rounds, dims)
+        estimate = _complete(estimate, holes[level], size, rounds, dims, neighbours, confidence)
     return scale(estimate)
 
 
@@ -115,10 +136,12 @@ def _smooth_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.dstack(planes).astype(np.float32)
 
 
-def _complete(estimate: np.ndarray, hole: np.ndarray, size: int, rounds: int, dims: int) -> np.ndarray:
+def _complete(
+    estimate: np.ndarray, hole: np.ndarray, size: int, rounds: int, dims: int, neighbours: int, confidence: float
+) -> np.ndarray:
     """Match-and-vote rounds at one level; known pixels never change."""
     h = size // 2
-    height, width, depth = estimate.shape
+    height, width = estimate.shape[:2]
     if height < size or width < size:
         return estimate
     known = (~hole).astype(np.float32)
@@ -141,20 +164,52 @@ def _complete(estimate: np.ndarray, hole: np.ndarray, size: int, rounds: int, di
     tree = cKDTree((sources - mean) @ basis)
     offsets_r, offsets_c = np.mgrid[-h:h + 1, -h:h + 1]
     target_flat = ((tr[:, None] + offsets_r.ravel()) * width + (tc[:, None] + offsets_c.ravel())).ravel()
-    fill = hole.ravel()
+    weight = _target_weights(hole, tr, tc, size, confidence)
     for _ in range(rounds):
         windows = np.lib.stride_tricks.sliding_window_view(estimate, (size, size), axis=(0, 1))
         targets = windows[tr - h, tc - h].reshape(tr.size, -1)
-        _, match = tree.query((targets - mean) @ basis, k=1)
-        votes = sources[match].reshape(tr.size, depth, size * size).transpose(0, 2, 1).reshape(-1, depth)
-        count = np.bincount(target_flat, minlength=height * width)
-        flat = estimate.reshape(-1, depth).copy()
-        for channel in range(depth):
-            total = np.bincount(target_flat, weights=votes[:, channel], minlength=height * width)
-            voted = fill & (count > 0)
-            flat[voted, channel] = total[voted] / count[voted]
-        estimate = flat.reshape(height, width, depth).astype(np.float32)
+        distance, match = tree.query((targets - mean) @ basis, k=neighbours)
+        votes = _vote_weights(distance.reshape(tr.size, -1), weight)
+        estimate = _vote(estimate, hole, sources, match.reshape(tr.size, -1), votes, target_flat)
     return estimate
+
+
+def _vote_weights(distance: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Weight of each (target patch, candidate) vote: the target's confidence times how close
+    the candidate is to the best match (Gaussian in the distance gap; the best one weighs 1)."""
+    gap = distance - distance[:, :1]
+    scale = max(float(np.median(distance[:, 0])), 1e-3)
+    return np.exp(-((gap / scale) ** 2)) * confidence[:, None]
+
+
+def _vote(estimate: np.ndarray, hole: np.ndarray, sources: np.ndarray, match: np.ndarray,
+          weights: np.ndarray, target_flat: np.ndarray) -> np.ndarray:
+    """Each hole pixel becomes the weighted mean of what the matched patches say it is."""
+    height, width, depth = estimate.shape
+    cells = height * width
+    pixels = target_flat.size // match.shape[0]
+    total = np.zeros((cells, depth))
+    count = np.zeros(cells)
+    for j in range(match.shape[1]):
+        votes = sources[match[:, j]].reshape(match.shape[0], depth, pixels).transpose(0, 2, 1).reshape(-1, depth)
+        weight = np.repeat(weights[:, j], pixels)
+        count += np.bincount(target_flat, weights=weight, minlength=cells)
+        for channel in range(depth):
+            total[:, channel] += np.bincount(target_flat, weights=votes[:, channel] * weight, minlength=cells)
+    flat = estimate.reshape(-1, depth).copy()
+    voted = hole.ravel() & (count > 0)
+    flat[voted] = total[voted] / count[voted, None]
+    return flat.reshape(height, width, depth).astype(np.float32)
+
+
+def _target_weights(hole: np.ndarray, tr: np.ndarray, tc: np.ndarray, size: int, gamma: float) -> np.ndarray:
+    """Wexler's spatial confidence: a target patch counts ``gamma ** -d`` (d: its pixels' mean
+    distance from the known area), so patches that overlap the known area lead the fill."""
+    if gamma == 1.0:
+        return np.ones(tr.size)
+    distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
+    trust = cv2.blur(np.power(gamma, -distance).astype(np.float32), (size, size), borderType=cv2.BORDER_REPLICATE)
+    return trust[tr, tc].astype(np.float64)
 
 
 def _pca(samples: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
