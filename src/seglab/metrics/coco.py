@@ -59,7 +59,7 @@ def coco_ap(predictions: Sequence[Any], targets: Sequence[Any], *, iou_type: str
     --------
     >>> from seglab import Segmentation
     >>> gt = Segmentation(np.pad(np.ones((10, 10), int), 5))
-    >>> coco_ap([gt], [gt])["ap"]
+    >>> round(coco_ap([gt], [gt])["ap"], 6)
     1.0
     """
     from pycocotools.coco import COCO
