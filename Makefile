@@ -22,8 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# make bench                 -> classical methods vs OpenCV / scikit-image (writes docs/performance.md)
+# make bench BENCH=deep       -> benchmarks/bench_deep.py (also: metrics, inpaint, scale)
+BENCH ?= classical
 bench: $(STAMP)
-	$(PY) benchmarks/bench_classical.py
+	$(PY) benchmarks/bench_$(BENCH).py $(if $(filter classical,$(BENCH)),--write docs/performance.md,)
 
 clean:
 	rm -rf demo_output .pytest_cache build *.egg-info
