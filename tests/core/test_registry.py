@@ -109,3 +109,22 @@ def test_builtin_methods_are_listed_with_kinds():
                  "watershed", "kmeans", "meanshift", "felzenszwalb", "slic", "quickshift", "grabcut"):
         assert name in names, name
     assert all(m.summary for m in seglab.methods())
+
+
+def test_grouped_parameter_docs_document_every_name():
+    from seglab.core.registry import _param_docs
+
+    doc = """Summary.
+
+    Parameters
+    ----------
+    alpha, beta : float
+        Shared weight.
+    gamma : int
+        Other.
+
+    Returns
+    -------
+    int
+    """
+    assert _param_docs(doc) == {"alpha": "Shared weight.", "beta": "Shared weight.", "gamma": "Other."}

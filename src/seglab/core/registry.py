@@ -379,15 +379,15 @@ def _param_docs(doc: str) -> dict[str, str]:
     if not match:
         return {}
     docs: dict[str, str] = {}
-    current = None
+    group: list[str] = []  # "foreground, background : ..." documents both names
     for line in match.group(1).splitlines():
         if line and not line.startswith(" "):
-            current = line.split(":", 1)[0].strip()
-            for name in current.split(","):
-                docs.setdefault(name.strip(), "")
-            current = current.split(",")[0].strip()
-        elif current and line.strip() and not docs[current]:
-            docs[current] = line.strip()
+            group = [name.strip() for name in line.split(":", 1)[0].split(",") if name.strip()]
+            for name in group:
+                docs.setdefault(name, "")
+        elif group and line.strip() and not docs[group[0]]:
+            for name in group:
+                docs[name] = line.strip()
     return docs
 
 
