@@ -1,12 +1,24 @@
-"""Deep benchmarks: images/s at 512x512 for torch eager, channels_last and ONNX Runtime; a training step.
+"""Deep benchmarks: images/s at 512x512 (torch eager, channels_last, ONNX Runtime), a training step,
+and peak memory of tiled vs whole-image prediction on a large image.
 
-Run: ``python benchmarks/bench_deep.py [--encoder resnet18] [--repeat 5]`` (CPU unless CUDA).
-Not measured yet: peak memory of tiled vs whole-image prediction on an 8192x8192 image.
+Run::
+
+    python benchmarks/bench_deep.py [--encoder resnet18] [--size 512] [--repeat 5]
+                                    [--memory-size 8192] [--no-whole]
+
+CPU unless CUDA. Peak memory is the resident set (``ru_maxrss``) of a fresh child process that
+loads the model, builds the image and predicts it, minus the same child without the prediction
+(so it counts what prediction adds: activations, tiles, accumulators and the output probabilities).
+Memory uses a small U-Net (MobileNetV3-small encoder, 1 channel) so the whole-image run fits.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +29,23 @@ import torch
 from seglab.deep.export import export_onnx, onnx_session
 from seglab.deep.models import DeepModel, set_threads
 
+SMALL = {"encoder_name": "tu-mobilenetv3_small_050", "encoder_depth": 3, "decoder_channels": [32, 16, 8]}
+
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+from seglab.deep.models import load
+from seglab.deep.predict import predict
+path, size, tile, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+model = load(path, device="cpu")
+image = (np.arange(size * size, dtype=np.uint32).reshape(size, size) % 251).astype(np.uint8)
+start = time.perf_counter()
+if run:
+    seg = predict(model, image, tile_size=tile, overlap=64, batch_size=1)
+print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "seconds": time.perf_counter() - start}))
+"""
+
 
 def _rate(fn, repeat: int) -> float:
     fn()
@@ -26,28 +55,30 @@ def _rate(fn, repeat: int) -> float:
     return repeat / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--encoder", default="resnet18")
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    set_threads()
-    model = DeepModel.create("unet", in_channels=3, encoder_name=args.encoder)
+def _child(path: Path, size: int, tile: int, run: bool) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), str(size), str(tile), "1" if run else "0"],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return {"rss_mb": float("nan"), "seconds": float("nan"), "error": out.stderr.strip().splitlines()[-1:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def speed(encoder: str, size: int, repeat: int) -> None:
+    model = DeepModel.create("unet", in_channels=3, encoder_name=encoder)
     module = model.module.eval()
-    x = torch.randn(1, 3, args.size, args.size)
+    x = torch.randn(1, 3, size, size)
+    module_cl = copy.deepcopy(module).to(memory_format=torch.channels_last)  # outside inference mode
+    xcl = x.to(memory_format=torch.channels_last)
     with torch.inference_mode():
-        eager = _rate(lambda: module(x), args.repeat)
+        eager = _rate(lambda: module(x), repeat)
         ref = module(x).softmax(1).numpy()
-        module_cl = module.to(memory_format=torch.channels_last)
-        xcl = x.to(memory_format=torch.channels_last)
-        channels_last = _rate(lambda: module_cl(xcl), args.repeat)
-        module.to(memory_format=torch.contiguous_format)
+        channels_last = _rate(lambda: module_cl(xcl), repeat)
+        cl_out = module_cl(xcl).softmax(1).numpy()
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(model, Path(tmp) / "m.onnx")
         session = onnx_session(path)
         feed = {session.get_inputs()[0].name: x.numpy()}
-        onnx_rate = _rate(lambda: session.run(None, feed), args.repeat)
+        onnx_rate = _rate(lambda: session.run(None, feed), repeat)
         out = torch.from_numpy(session.run(None, feed)[0]).softmax(1).numpy()
     model.module.train()
     optimizer = torch.optim.AdamW(model.module.parameters())
@@ -59,13 +90,47 @@ def main() -> None:
         loss.backward()
         optimizer.step()
 
-    steps = _rate(step, max(2, args.repeat // 2))
-    print(f"unet/{args.encoder} at {args.size}x{args.size}, {torch.get_num_threads()} threads")
-    print(f"torch eager      {eager:7.2f} images/s")
-    print(f"channels_last    {channels_last:7.2f} images/s")
-    print(f"onnxruntime      {onnx_rate:7.2f} images/s  (x{onnx_rate / eager:.2f}, max prob diff "
-          f"{np.abs(ref - out).max():.2e})")
-    print(f"train step 4x256 {steps:7.2f} steps/s")
+    steps = _rate(step, max(2, repeat // 2))
+    print(f"unet/{encoder} at {size}x{size}, batch 1, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print("| backend | images/s | vs eager | max prob diff |\n|---|---|---|---|")
+    print(f"| torch eager | {eager:.2f} | 1.00x | 0 |")
+    print(f"| torch channels_last | {channels_last:.2f} | {channels_last / eager:.2f}x | "
+          f"{np.abs(ref - cl_out).max():.1e} |")
+    print(f"| onnxruntime | {onnx_rate:.2f} | {onnx_rate / eager:.2f}x | {np.abs(ref - out).max():.1e} |")
+    print(f"\ntraining step (batch 4 x 256x256, CE, AdamW): {1 / steps:.2f} s/step")
+
+
+def memory(size: int, whole: bool) -> None:
+    model = DeepModel.create("unet", in_channels=1, **SMALL)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = model.save(Path(tmp) / "m.pt")
+        base = _child(path, size, 512, run=False)
+        runs = [("tiled 512, overlap 64", 512)] + ([("whole image", size)] if whole else [])
+        print(f"\npeak memory predicting a {size}x{size} grey image (small U-Net, {base['rss_mb']:.0f} MB "
+              "for interpreter + model + image)")
+        print("| prediction | added peak RSS (MB) | seconds |\n|---|---|---|")
+        for name, tile in runs:
+            got = _child(path, size, tile, run=True)
+            print(f"| {name} | {got['rss_mb'] - base['rss_mb']:.0f} | {got['seconds']:.1f} |"
+                  + (f" {got['error']}" if "error" in got else ""))
+    probs_mb = 2 * size * size * 4 / 2**20
+    print(f"(the returned (2, H, W) float32 probabilities alone are {probs_mb:.0f} MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encoder", default="resnet18")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--memory-size", type=int, default=8192)
+    parser.add_argument("--no-whole", action="store_true", help="Skip the whole-image memory run.")
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    set_threads()
+    if not args.skip_speed:
+        speed(args.encoder, args.size, args.repeat)
+    if args.memory_size:
+        memory(args.memory_size, not args.no_whole)
 
 
 if __name__ == "__main__":

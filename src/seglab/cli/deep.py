@@ -33,6 +33,8 @@ def train_command(
     seed: int = typer.Option(0, "--seed"),
     elastic: bool = typer.Option(False, "--elastic", help="Elastic deformation (microscopy)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),
+    task: str = typer.Option("semantic", "--task",
+                             help="semantic | instances (masks are instance label images; predicts instances)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Train a segmentation model on labelled images."""
@@ -42,7 +44,8 @@ def train_command(
                    encoder_weights=None if weights is None else str(weights), epochs=epochs,
                    max_minutes=max_minutes, img_size=img_size, batch_size=batch_size,
                    samples_per_epoch=samples_per_epoch, lr=lr, loss=loss,
-                   schedule=schedule, val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic)
+                   schedule=schedule, val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic,
+                   task=task)
     best = result.metrics["best"]
     typer.echo(f"best epoch {result.metrics['best_epoch']}: pixel acc {best['pixel_acc']:.4f}, "
                f"mIoU {best['miou']:.4f}, Dice {best['dice']:.4f} -> {result.best_path}")

@@ -6,7 +6,9 @@
 - :func:`create_model` / :meth:`DeepModel.create` -- segmentation_models_pytorch architectures;
 - :func:`train` -- the trainer (``best.pt``, ``metrics.json``, ``curves.png``);
 - :func:`predict` -- tiled, blended, optionally flip-TTA prediction to a Segmentation;
-- :func:`export_onnx` -- ONNX with dynamic height and width (``backend="onnx"`` runs it).
+- :func:`export_onnx` -- ONNX with dynamic height and width (``backend="onnx"`` runs it);
+- :func:`train_instances` / :func:`predict_instances` -- U-Net with a boundary class + watershed;
+- :func:`train_maskrcnn` / :func:`create_maskrcnn` / :func:`read_coco` -- torchvision Mask R-CNN.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ _LAZY = {
     "export_onnx": "seglab.deep.export",
     "read_pairs": "seglab.deep.data",
     "Pair": "seglab.deep.data",
+    "train_instances": "seglab.deep.instances",
+    "predict_instances": "seglab.deep.instances",
+    "instance_targets": "seglab.deep.instances",
+    "train_maskrcnn": "seglab.deep.maskrcnn",
+    "create_maskrcnn": "seglab.deep.maskrcnn",
+    "read_coco": "seglab.deep.maskrcnn",
+    "MaskRCNNModel": "seglab.deep.maskrcnn",
 }
 
 __all__ = sorted(_LAZY)

@@ -92,10 +92,23 @@ def read_drive(root: str | Path) -> list[Pair]:
         number = path.stem.split("_")[0]
         vessels = _binary(load_image(base / "1st_manual" / f"{number}_manual1.gif"))
         fov = _binary(load_image(base / "mask" / f"{number}_training_mask.gif"))
-        pairs.append(Pair(load_image(path), np.where(fov > 0, vessels, IGNORE).astype(np.uint8), number))
+        pairs.append(Pair(_load_tiff(path), np.where(fov > 0, vessels, IGNORE).astype(np.uint8), number))
     if not pairs:
         raise InputError(f"DRIVE folder {str(root)!r} must hold training/images/*.tif, got none")
     return pairs
+
+
+def _load_tiff(path: Path) -> np.ndarray:
+    """DRIVE TIFFs are LZW-compressed: tifffile needs imagecodecs for that, Pillow does not."""
+    from seglab.core.errors import FormatError
+
+    try:
+        return load_image(path)
+    except FormatError:
+        from PIL import Image
+
+        with Image.open(path) as handle:
+            return np.asarray(handle.convert("RGB"))
 
 
 def read_pairs(root: str | Path, format: str = "folder") -> list[Pair]:

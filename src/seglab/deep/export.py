@@ -47,8 +47,11 @@ def export_onnx(model: Any, path: str | Path, *, opset: int = 18, sample_size: i
     from seglab.core.atomic import atomic_path
     from seglab.deep.models import DeepModel, load
 
-    if not isinstance(model, DeepModel):
+    if not isinstance(model, DeepModel) and getattr(model, "arch", "") != "maskrcnn":
         model = load(model, device="cpu")
+    if getattr(model, "arch", "") == "maskrcnn":
+        raise InputError("model must be a semantic (smp) model for ONNX export, got a Mask R-CNN "
+                         "(use backend='torch')")
     module = model.module.eval().to("cpu")
     example = torch.zeros(1, model.in_channels, sample_size, sample_size)
     path = Path(path)

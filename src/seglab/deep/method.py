@@ -16,7 +16,7 @@ from seglab.core.errors import InputError
 from seglab.core.registry import register
 from seglab.core.segmentation import Segmentation
 
-__all__ = ["model_method"]
+__all__ = ["model_instances", "model_method"]
 
 
 @lru_cache(maxsize=4)
@@ -62,7 +62,9 @@ def model_method(
     -------
     Segmentation
         One region per class present, with ``class_ids``, ``class_names``, ``scores`` and
-        ``probabilities`` (classes, H, W) float32.
+        ``probabilities`` (classes, H, W) float32. An instance checkpoint (trained with
+        ``task="instances"``, or a Mask R-CNN) gives one region per instance with default
+        thresholds instead; see the ``model_instances`` method for its parameters.
 
     Raises
     ------
@@ -81,7 +83,79 @@ def model_method(
     from seglab.deep.predict import predict
 
     loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
+    if loaded.task == "instances":
+        return model_instances(image, model=model, backend=backend, tile_size=tile_size, overlap=overlap,
+                               tta=tta, batch_size=batch_size, device=device)
     seg = predict(loaded, image, tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
                   backend=backend, device=device)
+    seg.meta["model"] = str(path)
+    return seg
+
+
+@register("model_instances", kind="deep")
+def model_instances(
+    image: np.ndarray,
+    *,
+    model: str = "",
+    threshold: float = 0.5,
+    seed_threshold: float = 0.5,
+    min_area: int = 8,
+    backend: Literal["torch", "onnx"] = "torch",
+    tile_size: int = 512,
+    overlap: int = 64,
+    tta: bool = False,
+    batch_size: int = 4,
+    device: str | None = None,
+) -> Segmentation:
+    """Instances with a trained instance checkpoint: boundary U-Net + watershed, or Mask R-CNN.
+
+    Parameters
+    ----------
+    image : (H, W[, 3]) ndarray
+    model : str
+        Checkpoint written by ``train_instances`` / ``seglab train --task instances`` or
+        ``train_maskrcnn``.
+    threshold : float
+        Boundary model: foreground where P(not background) exceeds it; Mask R-CNN: the minimum
+        detection score.
+    seed_threshold : float
+        Boundary model: seeds where P(interior) exceeds it; Mask R-CNN: the mask threshold.
+    min_area : int
+        Boundary model: smallest instance kept (pixels).
+    backend, tile_size, overlap, tta, batch_size, device
+        As for the ``model`` method (boundary model; Mask R-CNN uses ``device`` only).
+
+    Returns
+    -------
+    Segmentation
+        One region per instance, ``class_ids``, ``class_names`` and ``scores`` (boundary model:
+        mean foreground probability; Mask R-CNN: detection score).
+
+    Raises
+    ------
+    InputError
+        No model given, the file does not exist, or it is not an instance model.
+
+    Examples
+    --------
+    >>> seg = seglab.segment("nuclei.png", "model_instances", model="runs/nuclei/best.pt")  # doctest: +SKIP
+    """
+    if not model:
+        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
+    path = Path(model)
+    if not path.is_file():
+        raise InputError(f"model file {str(path)!r} does not exist")
+    loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
+    if loaded.arch == "maskrcnn":
+        seg = loaded.predict(image, score_threshold=threshold, mask_threshold=seed_threshold, device=device)
+    else:
+        from seglab.deep.instances import predict_instances
+
+        if loaded.task != "instances":
+            raise InputError(f"model must be an instance model (trained with task='instances'), "
+                             f"got a semantic model with classes {list(loaded.class_names)}")
+        seg = predict_instances(loaded, image, threshold=threshold, seed_threshold=seed_threshold,
+                                min_area=min_area, tile_size=tile_size, overlap=overlap, tta=tta,
+                                batch_size=batch_size, backend=backend, device=device)
     seg.meta["model"] = str(path)
     return seg

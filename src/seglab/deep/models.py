@@ -214,6 +214,11 @@ class DeepModel:
     def classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def task(self) -> str:
+        """``"semantic"`` or ``"instances"`` (boundary model + watershed, see :mod:`seglab.deep.instances`)."""
+        return str(self.train_config.get("task", "semantic"))
+
     def info(self) -> dict[str, Any]:
         """JSON-ready description (no weights)."""
         n_params = sum(p.numel() for p in self.module.parameters())
@@ -298,8 +303,8 @@ def load(path: str | Path, *, device: str | None = None) -> DeepModel:
 
     Returns
     -------
-    DeepModel
-        In eval mode.
+    DeepModel or MaskRCNNModel
+        In eval mode (a Mask R-CNN checkpoint gives :class:`seglab.deep.maskrcnn.MaskRCNNModel`).
 
     Raises
     ------
@@ -307,6 +312,10 @@ def load(path: str | Path, *, device: str | None = None) -> DeepModel:
         Missing file, not a seglab checkpoint.
     """
     data = read_checkpoint(path)
+    if data["arch"] == "maskrcnn":
+        from seglab.deep.maskrcnn import from_checkpoint
+
+        return from_checkpoint(data, path, device)
     module = create_model(data["arch"], **data["model_args"])
     module.load_state_dict(data["state_dict"])
     module.eval().to(device or default_device())

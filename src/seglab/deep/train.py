@@ -54,8 +54,11 @@ class TrainConfig:
     workers: int = 0
     device: str | None = None
     amp: bool = True
+    task: str = "semantic"
 
     def check(self) -> None:
+        if self.task not in ("semantic", "instances"):
+            raise InputError(f"task must be one of 'semantic', 'instances', got {self.task!r}")
         if self.schedule not in ("cosine", "onecycle", "constant"):
             raise InputError(f"schedule must be one of 'cosine', 'onecycle', 'constant', got {self.schedule!r}")
         for name in ("epochs", "img_size", "batch_size", "patience"):
@@ -245,6 +248,8 @@ def train(
     **options
         Fields of :class:`TrainConfig` (``arch``, ``encoder``, ``epochs``, ``max_minutes``,
         ``img_size``, ``batch_size``, ``lr``, ``loss``, ``schedule``, ``patience``, ``seed``...).
+        ``task="instances"`` takes instance label images (0 = background, one id per object),
+        trains background/interior/boundary and predicts instances (:mod:`seglab.deep.instances`).
 
     Returns
     -------
@@ -267,6 +272,14 @@ def train(
     out = Path(out)
     set_threads()
     generator = _seed(config.seed)
+    if config.task == "instances":
+        from seglab.deep.instances import INSTANCE_CLASSES, instance_pairs
+
+        data = instance_pairs(data, format)
+        val = None if val is None else instance_pairs(val, format)
+        class_names = INSTANCE_CLASSES
+        if config.class_weights is None:  # thin boundaries: weighting them 3x splits touching objects
+            config.class_weights = [1.0, 1.0, 3.0]
     train_pairs, val_pairs = _resolve_data(data, val, format, config.val_fraction)
     names = _infer_classes(train_pairs + val_pairs, class_names)
     channels = in_channels or (1 if all(p.image.ndim == 2 for p in train_pairs) else 3)
