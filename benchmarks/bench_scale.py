@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py batch --images 40 --size 768
     python benchmarks/bench_scale.py tiled --sizes 1000 2000 4000
     python benchmarks/bench_scale.py huge --size 20000          # 20000 x 20000 RGB, otsu + components
+    python benchmarks/bench_scale.py huge --size 20000 --unet   # ... and a U-Net through the same tiles
 
 Every memory figure is the peak resident set (ru_maxrss) of a fresh child process that does only
 that one run, so numbers do not leak between measurements.
@@ -69,6 +70,10 @@ start = time.perf_counter()
 if mode == "untiled":
     seg = seglab.segment(seglab.load_image(path, max_pixels=None), "otsu").split_connected()
     n = len(seg)
+elif mode == "unet":
+    out = segment_tiled(path, "model", path + ".unet.tif", tile=1024, halo=32, model=path + ".pt",
+                        backend="torch", batch_size=1)
+    n = json.load(open(path + ".unet.json"))["n_regions"]
 else:
     out = segment_tiled(path, "otsu", path + ".labels.tif", tile=1024, connected=True)
     n = json.load(open(path + ".labels.json"))["n_regions"]
@@ -93,7 +98,15 @@ def _write_tiff(path: Path, size: int) -> None:
                      photometric="rgb", compression="zlib")
 
 
-def bench_tiled(sizes: list[int], untiled: bool = True) -> dict:
+def _unet_checkpoint(path: str) -> None:
+    """A light U-Net (MobileNetV3 encoder; untrained: memory and time do not depend on the weights)."""
+    from seglab.deep.models import DeepModel
+
+    DeepModel.create("unet", encoder_name="tu-mobilenetv3_small_100", encoder_depth=4,
+                     decoder_channels=[64, 32, 16, 8]).save(path)
+
+
+def bench_tiled(sizes: list[int], untiled: bool = True, unet: bool = False) -> dict:
     bench = str(Path(__file__).parent)
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,6 +114,9 @@ def bench_tiled(sizes: list[int], untiled: bool = True) -> dict:
             path = str(Path(tmp) / f"img{size}.tif")
             _write_tiff(Path(path), size)
             row = {"tiled": _child(_RUN.format(bench=bench, mode="tiled", size=size, path=path))}
+            if unet:
+                _unet_checkpoint(path + ".pt")
+                row["unet_tiled"] = _child(_RUN.format(bench=bench, mode="unet", size=size, path=path))
             if untiled:
                 row["untiled"] = _child(_RUN.format(bench=bench, mode="untiled", size=size, path=path))
             row["tiled"]["s_per_mpixel"] = round(row["tiled"]["s"] / (size * size / 1e6), 4)
@@ -115,13 +131,14 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    parser.add_argument("--unet", action="store_true", help="huge/tiled: also a light U-Net through the tiles")
     args = parser.parse_args()
     if args.part == "batch":
         result = bench_batch(args.images, args.size)
     elif args.part == "tiled":
-        result = bench_tiled(args.sizes)
+        result = bench_tiled(args.sizes, unet=args.unet)
     else:
-        result = bench_tiled([args.size], untiled=False)
+        result = bench_tiled([args.size], untiled=False, unet=args.unet)
     result["peak_mb_parent"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result, indent=2))
 

@@ -77,8 +77,10 @@ def segment_tiled(
     method : str
         A registered method. ``otsu`` computes its threshold from a streamed histogram of the
         whole image first; ``threshold`` (fixed), ``otsu`` and ``adaptive`` give exactly the
-        untiled labels. Other methods run on each tile with its halo and regions that overlap
-        across a seam are merged (an approximation; a UserWarning says so).
+        untiled labels. ``"model"`` (a deep checkpoint, ``model=PATH``) blends overlapping tile
+        probabilities and writes the arg-max class (label i = class i). Other methods run on each
+        tile with its halo and regions that overlap across a seam are merged (an approximation;
+        a UserWarning says so).
     out_path : path-like, optional
         Write the labels as a tiled, compressed TIFF there (atomically) and a JSON summary
         beside it (``.json``), and return the path; memory then stays bounded by the tile
@@ -124,6 +126,8 @@ def segment_tiled(
     workers = check_int("workers", workers, minimum=1)
     start = time.perf_counter()
     lazy = open_image(image)
+    if method == "model":
+        return _segment_tiled_deep(lazy, out_path, tile=tile, halo=halo, start=start, params=params)
     plan, meta = plan_method(method, lazy, params, tile=tile, halo=halo, connected=connected)
     tiles = tile_grid(lazy.shape, tile, plan.halo)
     source = lazy.path if (workers > 1 or client is not None) else lazy
@@ -152,6 +156,36 @@ def segment_tiled(
         out = Path(out_path)
         write_tiled_tiff(out, (lazy.height, lazy.width), tile, label_dtype(count), final)
     meta["time_s"] = round(time.perf_counter() - start, 3)
+    from seglab.core.atomic import atomic_write_text
+
+    atomic_write_text(out.with_suffix(".json"), json.dumps(json_safe(meta), indent=2) + "\n")
+    return out
+
+
+def _segment_tiled_deep(lazy: LazyImage, out_path: Any, *, tile: int, halo: int, start: float,
+                        params: dict[str, Any]) -> Segmentation | Path:
+    """A deep model: blended probabilities, labels = class index (region i is class i)."""
+    from seglab.core.registry import check_params, get_method
+    from seglab.tiling._deep import deep_label_tiles, model_class_names
+
+    check_params(get_method("model"), params)
+    if "model" not in params:
+        raise InputError("parameter 'model' of method 'model' must be a checkpoint path, got nothing")
+    names = model_class_names(params)
+    tiles = tile_grid(lazy.shape, tile, 0)
+    blocks = deep_label_tiles(lazy, params, tile=tile, halo=halo)
+    meta = {"method": "model", "params": json_safe(params), "tile": tile, "halo": halo, "mode": "blend",
+            "shape": [lazy.height, lazy.width], "n_regions": len(names) - 1}
+    if out_path is None:
+        labels = np.zeros((lazy.height, lazy.width), np.int32)
+        for t, block in zip(tiles, blocks):
+            labels[t.core[0]:t.core[1], t.core[2]:t.core[3]] = block
+        meta["time_s"] = round(time.perf_counter() - start, 3)
+        return Segmentation(labels, class_ids=np.arange(1, len(names)), class_names=names, meta=meta)
+    out = Path(out_path)
+    write_tiled_tiff(out, (lazy.height, lazy.width), tile, np.dtype(np.uint8), blocks)
+    meta["time_s"] = round(time.perf_counter() - start, 3)
+    meta["class_names"] = list(names)
     from seglab.core.atomic import atomic_write_text
 
     atomic_write_text(out.with_suffix(".json"), json.dumps(json_safe(meta), indent=2) + "\n")
