@@ -41,7 +41,7 @@ model = load(path, device="cpu")
 image = (np.arange(size * size, dtype=np.uint32).reshape(size, size) % 251).astype(np.uint8)
 start = time.perf_counter()
 if run:
-    seg = predict(model, image, tile_size=tile, overlap=64, batch_size=1)
+    seg = predict(model, image, tile_size=tile, overlap=64, batch_size=1, backend="torch")
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "seconds": time.perf_counter() - start}))
 """

@@ -15,7 +15,8 @@ __all__ = ["register"]
 
 def train_command(
     data: Path = typer.Argument(..., help="Dataset folder."),
-    format: str = typer.Option("folder", "--format", help="folder | isbi | drive."),
+    format: str = typer.Option("folder", "--format",
+                               help="folder | voc | coco | isbi | drive | cityscapes (seglab.datasets readers)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (best.pt, metrics.json, curves.png)."),
     arch: str = typer.Option("unet", "--arch", help="unet, unetplusplus, fpn, deeplabv3plus, ..."),
     encoder: str = typer.Option("resnet18", "--encoder", help="smp encoder name."),
@@ -56,7 +57,8 @@ def predict_command(
     images: list[Path] = typer.Argument(..., help="Image files or folders."),
     outdir: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     probabilities: bool = typer.Option(False, "--probabilities", help="Also write STEM.probs.npz."),
-    backend: str = typer.Option("torch", "--backend", help="torch | onnx."),
+    backend: str = typer.Option("auto", "--backend",
+                                help="auto (ONNX Runtime on CPU when installed, else torch) | torch | onnx."),
     tile_size: int = typer.Option(512, "--tile-size"),
     overlap: int = typer.Option(64, "--overlap"),
     tta: bool = typer.Option(False, "--tta", help="Flip test-time augmentation."),

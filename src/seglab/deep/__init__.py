@@ -27,6 +27,7 @@ _LAZY = {
     "predict": "seglab.deep.predict",
     "export_onnx": "seglab.deep.export",
     "read_pairs": "seglab.deep.data",
+    "read_labelled": "seglab.deep.data",
     "Pair": "seglab.deep.data",
     "train_instances": "seglab.deep.instances",
     "predict_instances": "seglab.deep.instances",

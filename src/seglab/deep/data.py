@@ -1,9 +1,10 @@
 """Training data: (image, class-index mask) pairs, a torch Dataset with joint augmentation.
 
-The readers here are minimal stand-ins (folder pairs, ISBI 2012, DRIVE) behind one small
-interface, :func:`read_pairs` -> ``list[Pair]``; they can be swapped for the shared readers of
-:mod:`seglab.datasets` without touching the trainer. Masks hold class indices 0..K-1 and
-``ignore_index`` (255) for pixels that do not count.
+Datasets on disk are read with the shared readers of :mod:`seglab.datasets` (one copy for
+evaluation and training); :func:`read_labelled` turns their :class:`~seglab.datasets.Sample`
+records into :class:`Pair` records for the trainer. Masks hold class indices 0..K-1 and
+``IGNORE`` (255) for pixels that do not count: VOC's void (255), outside DRIVE's field of
+view, Cityscapes' void classes.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import torch
 from torch.utils.data import Dataset
 
 from seglab.core.errors import InputError, expected
-from seglab.core.image import IMAGE_SUFFIXES, load_image
 
-__all__ = ["Pair", "read_pairs", "read_folder", "read_isbi", "read_drive", "SegmentationDataset",
-           "split_pairs", "normalization_stats", "FORMATS"]
+__all__ = ["Pair", "read_labelled", "read_pairs", "read_isbi", "read_drive", "sample_to_pair",
+           "SegmentationDataset", "split_pairs", "normalization_stats", "FORMATS", "IGNORE"]
 
-FORMATS = ("folder", "isbi", "drive")
+#: Formats the trainer reads (the semantic ones of :data:`seglab.datasets.FORMATS`).
+FORMATS = ("folder", "voc", "coco", "isbi", "drive", "cityscapes")
 IGNORE = 255
 
 
@@ -35,90 +36,144 @@ class Pair:
     name: str = ""
 
 
-def _binary(mask: np.ndarray) -> np.ndarray:
-    if mask.ndim == 3:
-        mask = mask[..., 0]
-    return (mask > 127).astype(np.uint8)
+#: Cityscapes labelIds -> trainIds (19 classes; the rest are void), from cityscapesScripts.
+_CITYSCAPES_TRAIN = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11,
+                     25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
+CITYSCAPES_CLASSES = ("void", "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
+                      "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car", "truck",
+                      "bus", "train", "motorcycle", "bicycle")
 
 
-def _indices(mask: np.ndarray) -> np.ndarray:
-    """A 0/255 mask becomes 0/1; any other mask is taken as class indices."""
-    if mask.ndim == 3:
-        mask = mask[..., 0]
-    values = np.unique(mask)
-    if set(values.tolist()) <= {0, 255} and values.size:
-        return (mask > 127).astype(np.uint8)
-    if values.max() > 255:
-        raise expected("mask", "class indices 0..254 (255 = ignore)", int(values.max()))
-    return mask.astype(np.uint8)
+def _cityscapes_lut() -> np.ndarray:
+    """labelIds (0..255) -> class index (trainId + 1; 0 = void is never a target) or IGNORE."""
+    lut = np.full(256, IGNORE, np.uint8)
+    for label_id, train_id in _CITYSCAPES_TRAIN.items():
+        lut[label_id] = train_id + 1
+    return lut
 
 
-def read_folder(root: str | Path, *, images: str = "images", masks: str = "masks") -> list[Pair]:
-    """``root/images/NAME.*`` with ``root/masks/NAME.png`` (0/255 binary or class indices)."""
+def _coco_lut(class_names: tuple[str, ...]) -> tuple[dict[int, int], tuple[str, ...]]:
+    """COCO category ids (any, sparse) -> contiguous class indices 1..K; background is 0."""
+    ids = [cid for cid, name in enumerate(class_names) if name]
+    if len(ids) >= IGNORE:
+        raise expected("COCO categories", f"at most {IGNORE - 1} for training", len(ids))
+    return {cid: k + 1 for k, cid in enumerate(ids)}, ("background", *(class_names[c] for c in ids))
+
+
+def sample_to_pair(sample: Any, format: str, *, coco_ids: dict[int, int] | None = None) -> Pair:
+    """A :class:`seglab.datasets.Sample` -> a :class:`Pair` with a uint8 class map.
+
+    ``valid_mask`` (DRIVE's field of view) and the format's void value become ``IGNORE``;
+    a COCO target (a Segmentation of instances) becomes its class map through ``coco_ids``.
+    """
+    target = sample.target
+    name = str(sample.meta.get("name", ""))
+    if format == "coco":
+        lut = np.zeros(len(target.class_ids) + 1, np.uint8)
+        for k, cid in enumerate(np.asarray(target.class_ids).tolist()):
+            if coco_ids is not None and cid not in coco_ids:
+                raise InputError(f"annotation category of {name!r} must be one of the categories of the "
+                                 f"COCO file, got {cid}")
+            lut[k + 1] = coco_ids[cid] if coco_ids is not None else cid
+        mask = lut[target.labels]
+    else:
+        if isinstance(target, list):
+            raise InputError(f"format must be a semantic dataset for training, got {format!r} "
+                             "(several annotations per image)")
+        target = np.asarray(target)
+        if format == "cityscapes":
+            mask = _cityscapes_lut()[np.clip(target, 0, 255)]
+        else:
+            ignore = sample.meta.get("ignore_index", IGNORE)
+            valid = target[target != ignore]
+            if valid.size and (valid.max() > IGNORE or valid.min() < 0):
+                bad = int(valid.max() if valid.max() > IGNORE else valid.min())
+                raise expected(f"mask of {name!r}", f"class indices 0..{IGNORE - 1} ({IGNORE} = ignore)", bad)
+            mask = np.where(target == ignore, IGNORE, target).astype(np.uint8)
+    if sample.valid_mask is not None:
+        mask = np.where(sample.valid_mask, mask, IGNORE).astype(np.uint8)
+    return Pair(sample.image, mask, name)
+
+
+def _split_option(root: Path, format: str, split: str) -> dict[str, Any] | None:
+    """Reader options for a named split, or None when the dataset does not have it."""
+    if format == "voc":
+        base = root / "VOC2012" if (root / "VOC2012").is_dir() and not (root / "JPEGImages").is_dir() else root
+        return {"split": split} if (base / "ImageSets" / "Segmentation" / f"{split}.txt").is_file() else None
+    if format == "cityscapes":
+        return {"split": split} if (root / "leftImg8bit" / split).is_dir() else None
+    return None
+
+
+def read_labelled(root: str | Path, format: str = "folder", *, split: str | None = None,
+                  **options: Any) -> tuple[list[Pair], tuple[str, ...]]:
+    """Read a labelled dataset with :func:`seglab.datasets.read_dataset` into Pairs.
+
+    Parameters
+    ----------
+    root : path-like
+        The dataset folder (for ``coco`` the annotation JSON or its folder).
+    format : {"folder", "voc", "coco", "isbi", "drive", "cityscapes"}
+    split : str, optional
+        ``"train"`` / ``"val"`` for VOC and Cityscapes (all labelled VOC images when the list
+        is missing); other formats read their training data.
+    **options
+        More reader options (e.g. ``images=`` for folder and coco).
+
+    Returns
+    -------
+    pairs : list of Pair
+    class_names : tuple of str
+        Index = class index, empty when the format has none (folder). COCO categories are
+        renumbered 1..K in id order, 0 = background; Cityscapes uses trainId + 1 (0 = void).
+
+    Raises
+    ------
+    InputError
+        Unknown format, missing folder, or masks that are not class indices.
+    FormatError
+        A broken dataset (from the reader).
+    """
+    from seglab.core.validate import check_choice
+    from seglab.datasets import read_dataset
+
+    check_choice("format", format, FORMATS)
     root = Path(root)
-    image_dir, mask_dir = root / images, root / masks
-    for folder in (image_dir, mask_dir):
-        if not folder.is_dir():
-            raise InputError(f"folder dataset {str(root)!r} must have a {folder.name}/ subfolder, got none")
-    masks_by_stem = {p.stem: p for p in mask_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-    pairs = []
-    for path in sorted(image_dir.iterdir()):
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.stem in masks_by_stem:
-            pairs.append(Pair(load_image(path), _indices(load_image(masks_by_stem[path.stem])), path.stem))
+    if not root.exists():
+        raise InputError(f"dataset folder {str(root)!r} does not exist")
+    if split is not None and format in ("voc", "cityscapes"):
+        options = {**(_split_option(root, format, split) or {"split": None if format == "voc" else split}),
+                   **options}
+    dataset = read_dataset(root, format, **options)
+    names: tuple[str, ...] = tuple(dataset.class_names)
+    coco_ids = None
+    if format == "coco":
+        coco_ids, names = _coco_lut(names)
+    elif format == "cityscapes":
+        names = CITYSCAPES_CLASSES
+    pairs = [sample_to_pair(sample, format, coco_ids=coco_ids) for sample in dataset]
     if not pairs:
-        raise InputError(f"folder dataset {str(root)!r} must hold images with masks of the same name, got none")
-    return pairs
+        raise InputError(f"dataset {str(root)!r} must hold labelled images, got none")
+    return pairs, names
+
+
+def read_pairs(root: str | Path, format: str = "folder", **options: Any) -> list[Pair]:
+    """The Pairs of :func:`read_labelled` (without the class names)."""
+    return read_labelled(root, format, **options)[0]
 
 
 def read_isbi(root: str | Path, slices: Any = range(30)) -> list[Pair]:
-    """ISBI 2012 ``train/image/N.png`` + ``train/label/N.png`` (255 = cell interior = class 1)."""
-    root = Path(root)
-    base = root / "train" if (root / "train").is_dir() else root
-    pairs = []
-    for index in slices:
-        image_path, label_path = base / "image" / f"{index}.png", base / "label" / f"{index}.png"
-        if not image_path.is_file() or not label_path.is_file():
-            raise InputError(f"ISBI slice {index} must exist as {image_path} and {label_path}")
-        pairs.append(Pair(load_image(image_path), _binary(load_image(label_path)), str(index)))
-    return pairs
+    """ISBI 2012 training slices by number (``train/image/N.png``), through :mod:`seglab.datasets`."""
+    pairs = {p.name: p for p in read_pairs(root, "isbi")}
+    missing = [s for s in slices if str(s) not in pairs]
+    if missing:
+        raise InputError(f"ISBI slice {missing[0]} must exist in {str(root)!r}, got none")
+    return [pairs[str(s)] for s in slices]
 
 
 def read_drive(root: str | Path) -> list[Pair]:
-    """DRIVE ``training/``: vessels = class 1, outside the field of view = ignore."""
-    root = Path(root)
-    base = root / "training" if (root / "training").is_dir() else root
-    pairs = []
-    for path in sorted((base / "images").glob("*.tif")):
-        number = path.stem.split("_")[0]
-        vessels = _binary(load_image(base / "1st_manual" / f"{number}_manual1.gif"))
-        fov = _binary(load_image(base / "mask" / f"{number}_training_mask.gif"))
-        pairs.append(Pair(_load_tiff(path), np.where(fov > 0, vessels, IGNORE).astype(np.uint8), number))
-    if not pairs:
-        raise InputError(f"DRIVE folder {str(root)!r} must hold training/images/*.tif, got none")
-    return pairs
-
-
-def _load_tiff(path: Path) -> np.ndarray:
-    """DRIVE TIFFs are LZW-compressed: tifffile needs imagecodecs for that, Pillow does not."""
-    from seglab.core.errors import FormatError
-
-    try:
-        return load_image(path)
-    except FormatError:
-        from PIL import Image
-
-        with Image.open(path) as handle:
-            return np.asarray(handle.convert("RGB"))
-
-
-def read_pairs(root: str | Path, format: str = "folder") -> list[Pair]:
-    """Read a labelled dataset in ``format`` (one of :data:`FORMATS`)."""
-    readers = {"folder": read_folder, "isbi": read_isbi, "drive": read_drive}
-    if format not in readers:
-        raise InputError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
-    if not Path(root).is_dir():
-        raise InputError(f"dataset folder {str(root)!r} does not exist")
-    return readers[format](root)
+    """DRIVE ``training/``: vessels = class 1, outside the field of view = ``IGNORE``."""
+    return read_pairs(root, "drive")
 
 
 def split_pairs(pairs: list[Pair], val_fraction: float) -> tuple[list[Pair], list[Pair]]:

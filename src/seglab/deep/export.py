@@ -3,13 +3,19 @@
 The exported graph takes the *normalised* (N, C, H, W) float32 image (H and W multiples of
 32) and returns logits; normalisation, tiling and softmax stay in :mod:`seglab.deep.predict`,
 so both backends share them. The model's description (classes, normalisation) is stored in
-the ONNX metadata under ``seglab`` as JSON.
+the ONNX metadata under ``seglab`` as JSON. Prediction with ``backend="onnx"`` (or ``"auto"``
+on CPU) exports once to ``$SEGLAB_CACHE/onnx/<sha256 of the checkpoint>.onnx`` (default
+``~/.cache/seglab/onnx``) and reuses that file; nothing is written beside the checkpoint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +23,7 @@ import numpy as np
 
 from seglab.core.errors import FormatError, InputError
 
-__all__ = ["export_onnx", "onnx_runner", "onnx_session"]
+__all__ = ["export_onnx", "onnx_runner", "onnx_session", "onnx_cache_dir", "onnx_cache_path", "cached_export"]
 
 
 def export_onnx(model: Any, path: str | Path, *, opset: int = 18, sample_size: int = 64) -> Path:
@@ -82,8 +88,6 @@ def onnx_session(path: str | Path) -> Any:
         raise InputError(f"ONNX file {str(path)!r} does not exist")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    import os
-
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover
@@ -99,12 +103,15 @@ def onnx_session(path: str | Path) -> Any:
 def onnx_runner(model: Any, onnx_path: str | Path | None = None) -> Any:
     """A runner for :func:`seglab.deep.predict.predict_probabilities` backed by ONNX Runtime.
 
-    With ``onnx_path`` None the model is exported next to its checkpoint (``STEM.onnx``) when
-    that file is missing or older than the checkpoint, else to a temporary file.
+    With ``onnx_path`` None the model is exported once to the cache (:func:`onnx_cache_path`),
+    never beside its checkpoint, and the cached file is reused after that.
     """
     if onnx_path is None:
-        onnx_path = _cached_export(model)
-    session = onnx_session(onnx_path)
+        onnx_path = cached_export(model)
+    path = Path(onnx_path)
+    if not path.is_file():
+        raise InputError(f"ONNX file {str(path)!r} does not exist")
+    session = _session(str(path.resolve()), path.stat().st_mtime_ns)
     name = session.get_inputs()[0].name
 
     def run(batch: np.ndarray) -> np.ndarray:
@@ -113,18 +120,61 @@ def onnx_runner(model: Any, onnx_path: str | Path | None = None) -> Any:
     return run
 
 
-def _cached_export(model: Any) -> Path:
-    import tempfile
+@lru_cache(maxsize=4)
+def _session(path: str, mtime_ns: int) -> Any:
+    return onnx_session(path)
 
-    if model.path:
-        checkpoint = Path(model.path)
-        target = checkpoint.with_suffix(".onnx")
-        if target.is_file() and target.stat().st_mtime >= checkpoint.stat().st_mtime:
-            return target
-        try:
-            return export_onnx(model, target)
-        except OSError:
-            pass
-    handle = tempfile.NamedTemporaryFile(suffix=".onnx", delete=False)
-    handle.close()
-    return export_onnx(model, handle.name)
+
+def onnx_cache_dir() -> Path:
+    """``$SEGLAB_CACHE/onnx``, else ``$XDG_CACHE_HOME/seglab/onnx`` or ``~/.cache/seglab/onnx``."""
+    if os.environ.get("SEGLAB_CACHE"):
+        return Path(os.environ["SEGLAB_CACHE"]) / "onnx"
+    base = Path(os.environ["XDG_CACHE_HOME"]) if os.environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "seglab" / "onnx"
+
+
+@lru_cache(maxsize=16)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_digest(model: Any) -> str:
+    """sha256 of the model's checkpoint file, or of its description and weights when it has none."""
+    if model.path and Path(model.path).is_file():
+        stat = Path(model.path).stat()
+        return _file_digest(str(Path(model.path).resolve()), stat.st_mtime_ns, stat.st_size)
+    digest = hashlib.sha256()
+    info = model.info()
+    digest.update(json.dumps({k: info[k] for k in ("arch", "model_args", "class_names", "in_channels",
+                                                    "normalization")}, sort_keys=True, default=str).encode())
+    for key, tensor in model.module.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def onnx_cache_path(model: Any) -> Path:
+    """Where the ONNX export of ``model`` is cached: ``onnx_cache_dir() / <sha256>.onnx``."""
+    return onnx_cache_dir() / f"{model_digest(model)}.onnx"
+
+
+def cached_export(model: Any) -> Path:
+    """The cached ONNX file of ``model``, exported (atomically) on first use.
+
+    Nothing is written beside the checkpoint. When the cache folder cannot be written, the
+    export goes to a temporary file instead.
+    """
+    target = onnx_cache_path(model)
+    if target.is_file():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return export_onnx(model, target)
+    except OSError:
+        handle = tempfile.NamedTemporaryFile(suffix=".onnx", delete=False)
+        handle.close()
+        return export_onnx(model, handle.name)

@@ -108,10 +108,15 @@ def instance_pairs(data: Any, format: str = "folder") -> list[Any]:
     from seglab.deep.data import Pair
 
     if isinstance(data, (str, Path)):
-        if format != "folder":
-            raise InputError(f"format must be 'folder' for instance training, got {format!r}")
-        if not Path(data).is_dir():
+        if format not in ("folder", "coco"):
+            raise InputError(f"format must be one of 'folder', 'coco' for instance training, got {format!r}")
+        if not Path(data).exists():
             raise InputError(f"dataset folder {str(data)!r} does not exist")
+        if format == "coco":
+            from seglab.datasets import read_dataset
+
+            return [Pair(s.image, instance_targets(s.target.labels), str(s.meta.get("name", "")))
+                    for s in read_dataset(data, "coco")]
         return read_instance_folder(data)
     pairs = []
     for k, item in enumerate(data):

@@ -31,7 +31,7 @@ def model_method(
     image: np.ndarray,
     *,
     model: str = "",
-    backend: Literal["torch", "onnx"] = "torch",
+    backend: Literal["auto", "torch", "onnx"] = "auto",
     tile_size: int = 512,
     overlap: int = 64,
     tta: bool = False,
@@ -45,8 +45,12 @@ def model_method(
     image : (H, W[, 3]) ndarray
     model : str
         Path to a seglab checkpoint (``best.pt``).
-    backend : {"torch", "onnx"}
-        PyTorch eager, or ONNX Runtime on ``STEM.onnx`` beside the checkpoint (exported when missing).
+    backend : {"auto", "torch", "onnx"}
+        PyTorch eager, or ONNX Runtime on the model exported once to a cache
+        (``$SEGLAB_CACHE/onnx`` or ``~/.cache/seglab/onnx``, named by the checkpoint's sha256;
+        nothing is written beside the checkpoint). ``"auto"`` is ONNX Runtime when it is
+        installed and the model runs on the CPU (2-4.5x faster than eager at equal output),
+        torch otherwise. ``seg.meta["backend"]`` says which ran.
     tile_size : int
         Tile edge for sliding-window prediction (any image size, bounded memory).
     overlap : int
@@ -100,7 +104,7 @@ def model_instances(
     threshold: float = 0.5,
     seed_threshold: float = 0.5,
     min_area: int = 8,
-    backend: Literal["torch", "onnx"] = "torch",
+    backend: Literal["auto", "torch", "onnx"] = "auto",
     tile_size: int = 512,
     overlap: int = 64,
     tta: bool = False,

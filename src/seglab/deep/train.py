@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from seglab.core.errors import InputError, expected
-from seglab.deep.data import IGNORE, Pair, SegmentationDataset, normalization_stats, read_pairs, split_pairs
+from seglab.deep.data import IGNORE, Pair, SegmentationDataset, normalization_stats, read_labelled, split_pairs
 from seglab.deep.losses import confusion, make_loss, scores_from_confusion
 from seglab.deep.models import DeepModel, default_device, read_checkpoint, set_threads
 
@@ -119,18 +119,35 @@ def _infer_classes(pairs: list[Pair], class_names: Any) -> tuple[str, ...]:
     return names
 
 
-def _resolve_data(data: Any, val: Any, format: str, val_fraction: float) -> tuple[list[Pair], list[Pair]]:
-    pairs = read_pairs(data, format) if isinstance(data, (str, Path)) else list(data)
+def _as_pairs(data: Any, format: str, split: str) -> tuple[list[Pair], tuple[str, ...]]:
+    """A dataset folder (read with :mod:`seglab.datasets`) or (image, mask) pairs -> Pairs."""
+    if isinstance(data, (str, Path)):
+        return read_labelled(data, format, split=split)
+    pairs = list(data)
     if pairs and not isinstance(pairs[0], Pair):
         pairs = [Pair(np.asarray(i), np.asarray(m).astype(np.uint8), str(k)) for k, (i, m) in enumerate(pairs)]
+    return pairs, ()
+
+
+def _resolve_data(data: Any, val: Any, format: str,
+                  val_fraction: float) -> tuple[list[Pair], list[Pair], tuple[str, ...]]:
+    """Training and validation Pairs, and the dataset's class names (empty when it has none).
+
+    Without ``val``, VOC and Cityscapes folders validate on their ``val`` split when they have
+    one (and train on ``train``); everything else on the last ``val_fraction`` of the images.
+    """
+    from seglab.deep.data import _split_option
+
+    if val is None and isinstance(data, (str, Path)) and Path(data).is_dir() and format in ("voc", "cityscapes") \
+            and _split_option(Path(data), format, "train") and _split_option(Path(data), format, "val"):
+        val = data
+    pairs, names = _as_pairs(data, format, "train")
     if val is None:
-        return split_pairs(pairs, val_fraction)
-    val_pairs = read_pairs(val, format) if isinstance(val, (str, Path)) else list(val)
-    if val_pairs and not isinstance(val_pairs[0], Pair):
-        val_pairs = [Pair(np.asarray(i), np.asarray(m).astype(np.uint8), str(k)) for k, (i, m) in enumerate(val_pairs)]
+        return (*split_pairs(pairs, val_fraction), names)
+    val_pairs, _ = _as_pairs(val, format, "val")
     if not pairs or not val_pairs:
         raise expected("data", "at least one training and one validation image", (len(pairs), len(val_pairs)))
-    return pairs, val_pairs
+    return pairs, val_pairs, names
 
 
 def _evaluate(model: DeepModel, dataset: SegmentationDataset, loss_fn: Any, device: str) -> dict[str, Any]:
@@ -231,14 +248,17 @@ def train(
     Parameters
     ----------
     data : path-like or list of Pair or list of (image, mask)
-        A dataset folder (read with ``format``) or pairs; masks hold class indices (255 = ignore).
+        A dataset folder read with :func:`seglab.datasets.read_dataset` in ``format``, or pairs
+        whose masks hold class indices (255 = ignore).
     out : path-like
         Run folder: ``best.pt``, ``last.pt``, ``metrics.json``, ``curves.png``.
     val : same as ``data``, optional
         Validation set; default the last ``val_fraction`` of ``data`` (a contiguous block).
-    format : {"folder", "isbi", "drive"}
+    format : {"folder", "voc", "coco", "isbi", "drive", "cityscapes"}
+        VOC void (255), pixels outside DRIVE's field of view and Cityscapes' void classes are
+        ignored; COCO instances train their category (renumbered 1..K, 0 = background).
     class_names : sequence of str, optional
-        Index = class id, background first; default from the largest mask value.
+        Index = class id, background first; default the dataset's, else from the largest mask value.
     in_channels : int, optional
         1 or 3; default 1 for grey data, 3 for colour.
     resume : bool
@@ -280,8 +300,8 @@ def train(
         class_names = INSTANCE_CLASSES
         if config.class_weights is None:  # thin boundaries: weighting them 3x splits touching objects
             config.class_weights = [1.0, 1.0, 3.0]
-    train_pairs, val_pairs = _resolve_data(data, val, format, config.val_fraction)
-    names = _infer_classes(train_pairs + val_pairs, class_names)
+    train_pairs, val_pairs, dataset_names = _resolve_data(data, val, format, config.val_fraction)
+    names = _infer_classes(train_pairs + val_pairs, class_names or dataset_names or None)
     channels = in_channels or (1 if all(p.image.ndim == 2 for p in train_pairs) else 3)
     mean, std = normalization_stats(train_pairs, channels)
     model = DeepModel.create(config.arch, class_names=names, in_channels=channels, mean=mean, std=std,
