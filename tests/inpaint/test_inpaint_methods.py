@@ -139,3 +139,17 @@ def test_patch_vote_parameters_checked() -> None:
         inpaint(image, mask, "patch", confidence=0.5)
     single = inpaint(image, mask, "patch", neighbours=1, confidence=1.0)
     assert np.array_equal(single[~mask], image[~mask])
+
+
+def test_patch_level_with_fewer_source_patches_than_neighbours():
+    # a coarse level of a large hole can hold a single fully known patch; asking the tree for
+    # 4 neighbours then returned an out-of-range index (seglab inpaint --box crashed on chelsea)
+    from seglab.inpaint.patch import _complete
+
+    rng = np.random.default_rng(5)
+    estimate = rng.random((9, 9, 3)).astype(np.float32)
+    hole = np.ones((9, 9), bool)
+    hole[:5, :5] = False  # exactly one known 5x5 patch
+    out = _complete(estimate.copy(), hole, 5, 2, 4, 4, 1.3)
+    np.testing.assert_array_equal(out[~hole], estimate[~hole])
+    assert np.isfinite(out).all()

@@ -168,7 +168,8 @@ def _complete(
     for _ in range(rounds):
         windows = np.lib.stride_tricks.sliding_window_view(estimate, (size, size), axis=(0, 1))
         targets = windows[tr - h, tc - h].reshape(tr.size, -1)
-        distance, match = tree.query((targets - mean) @ basis, k=neighbours)
+        # at coarse levels there may be fewer source patches than neighbours asked for
+        distance, match = tree.query((targets - mean) @ basis, k=min(neighbours, len(sources)))
         votes = _vote_weights(distance.reshape(tr.size, -1), weight)
         estimate = _vote(estimate, hole, sources, match.reshape(tr.size, -1), votes, target_flat)
     return estimate
