@@ -4,7 +4,12 @@ import pytest
 from seglab.core.errors import InputError
 from seglab.metrics.boundary import boundary_counts, correspond_pixels, seg2bmap, summarize_boundaries
 from seglab.metrics.region import (
-    adapted_rand_error, contingency, covering, rand_index, region_counts, summarize_regions,
+    adapted_rand_error,
+    contingency,
+    covering,
+    rand_index,
+    region_counts,
+    summarize_regions,
     variation_of_information,
 )
 
@@ -76,3 +81,43 @@ def test_region_counts_summary():
     assert summary["covering"]["ods"] == 1.0 and summary["covering"]["threshold"] == 1.0
     assert summary["pri"]["ods"] == 1.0 and summary["voi"]["ods"] == 0.0
     assert counts.voi.tolist() == pytest.approx([0.0, 1.0])
+
+
+def test_thin_is_skimage_thin_pixel_for_pixel():
+    from scipy import ndimage
+    from skimage.morphology import thin as skimage_thin
+
+    from seglab.metrics.boundary import thin
+
+    rng = np.random.default_rng(3)
+    field = ndimage.gaussian_filter(rng.random((60, 80)), 2)
+    for level in np.quantile(field, [0.2, 0.5, 0.8]):
+        blobs = field >= level
+        before = blobs.copy()
+        assert (thin(blobs) == skimage_thin(blobs)).all()
+        assert (blobs == before).all()
+
+
+def test_counts_reuse_solved_components_across_thresholds():
+    rng = np.random.default_rng(4)
+    gt = np.zeros((50, 50), bool)
+    gt[10, 5:45] = gt[5:45, 30] = True
+    pb = np.zeros((50, 50))
+    pb[11, 5:45] = rng.uniform(0.2, 1, 40)   # near the horizontal human line
+    pb[5:45, 31] = rng.uniform(0.2, 1, 40)   # near the vertical one
+    counts = boundary_counts(pb, [gt], thresholds=9)
+    for t, value in enumerate(counts.thresholds):  # each threshold alone, no cache shared
+        alone = boundary_counts(pb, [gt], thresholds=[value])
+        assert (alone.cnt_r[0], alone.cnt_p[0], alone.sum_p[0]) == (counts.cnt_r[t], counts.cnt_p[t], counts.sum_p[t])
+
+
+def test_edge_map_with_regions_prediction():
+    from seglab.metrics.bsds import evaluate_bsds_image
+
+    seg = np.ones((30, 30), int)
+    seg[:, 15:] = 2
+    edges = seg2bmap(seg).astype(float)
+    bdry, regions = evaluate_bsds_image({"boundary": edges, "segs": [seg]}, [seg], thresholds=3)
+    assert bdry.cnt_p[0] == bdry.sum_p[0] == bdry.cnt_r[0] > 0 and regions.cnt_r[0] == regions.sum_r[0]
+    bdry, regions = evaluate_bsds_image({"boundary": edges}, [seg], thresholds=3)
+    assert regions is None

@@ -3,7 +3,12 @@ import pytest
 
 from seglab.core.errors import InputError
 from seglab.metrics.pixel import (
-    confusion_matrix, dice_per_class, iou_per_class, mean_iou, pixel_accuracy, pixel_metrics,
+    confusion_matrix,
+    dice_per_class,
+    iou_per_class,
+    mean_iou,
+    pixel_accuracy,
+    pixel_metrics,
     precision_recall_f1,
 )
 

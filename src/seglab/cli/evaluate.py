@@ -11,7 +11,7 @@ import typer
 
 from seglab.core.errors import InputError
 
-__all__ = ["register", "evaluate_dataset"]
+__all__ = ["evaluate_dataset", "register"]
 
 EVAL_FORMATS = ("bsds", "folder", "voc", "coco", "drive", "isbi", "cityscapes")
 PRED_SUFFIXES = (".mat", ".png", ".npz", ".tif", ".tiff")
@@ -29,6 +29,39 @@ def _segment(method: str, params: dict[str, Any], image: np.ndarray) -> Any:
     return seglab.segment(image, method, **params)
 
 
+def bsds_method_prediction(method: str, params: dict[str, Any], image_path: Path) -> Any:
+    """Run ``method`` on one image and return what the BSDS benchmark scores.
+
+    Edge methods (``sobel``, ``canny``, ``log``: ``meta["edges"]`` is their raw (H, W) bool edge
+    map) are scored on those edges as the boundary map (thinned, as BSDS thins every machine
+    map) and on their regions for covering / PRI / VOI; every other method on the boundaries of
+    its regions (``seg2bmap``) and its regions.
+    """
+    from seglab.core.image import load_image
+
+    seg = _segment(method, params, load_image(image_path))
+    edges = seg.meta.get("edges") if isinstance(seg.meta, dict) else None
+    if edges is not None:
+        return {"boundary": np.asarray(edges, dtype=bool).astype(np.float64), "segs": [np.asarray(seg.labels)]}
+    return [np.asarray(seg.labels)]
+
+
+def _images_by_stem(folder: Path | None) -> dict[str, Path] | None:
+    from seglab.core.image import IMAGE_SUFFIXES
+
+    if folder is None:
+        return None
+    if not Path(folder).is_dir():
+        raise InputError(f"images folder {str(folder)!r} does not exist")
+    return {p.stem: p for p in sorted(Path(folder).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+
+
+def _image_path(images: dict[str, Path], name: str, folder: Path | None) -> Path:
+    if name not in images:
+        raise InputError(f"images folder {str(folder)!r} must hold an image named {name}.*, got none")
+    return images[name]
+
+
 def _bsds_inputs(gt: Path, split: str, limit: int | None) -> tuple[list[str], list[Path], list[Path]]:
     from seglab.datasets import read_dataset
 
@@ -39,41 +72,51 @@ def _bsds_inputs(gt: Path, split: str, limit: int | None) -> tuple[list[str], li
 
 def evaluate_dataset(gt: Path, format: str, *, predictions: Path | None = None, method: str | None = None,
                      params: dict[str, Any] | None = None, thresholds: int = 99, split: str | None = None,
-                     limit: int | None = None, workers: int | None = None, quiet: bool = True) -> dict[str, Any]:
+                     limit: int | None = None, workers: int | None = None, quiet: bool = True,
+                     images: Path | None = None, names: Any = None) -> dict[str, Any]:
     """Evaluate a prediction folder, or a method run on the fly, against a dataset.
+
+    ``images`` (with ``method``): run the method on the images of this folder, matched to the
+    ground truth by file stem, instead of the dataset's own images (e.g. the same scenes
+    pre-processed, or another resolution of them). ``names``: evaluate only these image stems
+    (BSDS; ``bench`` uses it for its tuning / scoring splits).
 
     Returns the metrics dict written by ``seglab evaluate --json`` (plus ``seconds_per_image``
     when a method ran).
     """
-    from seglab.cli.common import progress
     from seglab.core.validate import check_choice
 
     check_choice("format", format, EVAL_FORMATS)
     if (predictions is None) == (method is None):
         raise InputError("evaluate needs exactly one of PRED (a prediction folder) or --method")
+    if images is not None and method is None:
+        raise InputError("--images needs --method (PRED already holds the predictions)")
     files = _prediction_files(predictions) if predictions is not None else {}
-    seconds = 0.0
+    by_stem = _images_by_stem(images)
     if format == "bsds":
-        from seglab.core.image import load_image
+        from functools import partial
+
         from seglab.metrics.bsds import evaluate_bsds
 
-        names, gts, images = _bsds_inputs(gt, split or "val", limit)
+        stems, gts, paths = _bsds_inputs(gt, split or "val", None if names is not None else limit)
+        if names is not None:
+            keep = [i for i, n in enumerate(stems) if n in set(names)]
+            stems, gts, paths = [stems[i] for i in keep], [gts[i] for i in keep], [paths[i] for i in keep]
         if method is not None:
-            preds = []
-            for path in progress(images, description=f"{method}", quiet=quiet):
-                start = time.perf_counter()
-                preds.append(_segment(method, params or {}, load_image(path)).labels)
-                seconds += time.perf_counter() - start
+            if by_stem is not None:
+                paths = [_image_path(by_stem, n, images) for n in stems]
+            preds: list[Any] = [partial(bsds_method_prediction, method, params or {}, p) for p in paths]
         else:
-            missing = [n for n in names if n not in files]
+            missing = [n for n in stems if n not in files]
             if missing:
                 raise InputError(f"prediction folder must hold a file for every image stem, got none for {missing[0]!r}"
                                  + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
-            preds = [files[n] for n in names]
+            preds = [files[n] for n in stems]
         result = evaluate_bsds(preds, gts, thresholds=thresholds, workers=workers)
         result["boundary"].pop("images", None)
-    else:
-        result, seconds = _evaluate_pixels(gt, format, files, method, params or {}, split, limit, quiet)
+        return result
+    result, seconds = _evaluate_pixels(gt, format, files, method, params or {}, split, limit, quiet, by_stem, images,
+                                       names)
     if method is not None:
         result["seconds_per_image"] = seconds / max(result.get("images", 1), 1)
     return result
@@ -81,7 +124,8 @@ def evaluate_dataset(gt: Path, format: str, *, predictions: Path | None = None, 
 
 def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str | None,
                      params: dict[str, Any], split: str | None, limit: int | None,
-                     quiet: bool) -> tuple[dict[str, Any], float]:
+                     quiet: bool, by_stem: dict[str, Path] | None = None,
+                     images: Path | None = None, names: Any = None) -> tuple[dict[str, Any], float]:
     from seglab.cli.common import progress
     from seglab.core.segmentation import Segmentation
     from seglab.datasets import read_dataset
@@ -91,14 +135,23 @@ def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str 
 
     options = {"split": split} if split and format in ("voc", "cityscapes", "isbi", "drive") else {}
     data = read_dataset(gt, format, **options)
-    indices = range(min(len(data), limit) if limit else len(data))
+    if names is not None:
+        wanted = set(names)
+        indices: Any = [i for i, n in enumerate(data.names) if n in wanted]
+    else:
+        indices = range(min(len(data), limit) if limit else len(data))
     matrix, seconds, preds, targets = None, 0.0, [], []
     for index in progress(list(indices), description="evaluate", quiet=quiet):
         sample = data[index]
         name = sample.meta["name"]
         if method is not None:
+            image = sample.image
+            if by_stem is not None:
+                from seglab.core.image import load_image
+
+                image = load_image(_image_path(by_stem, name, images))
             start = time.perf_counter()
-            seg = _segment(method, params, sample.image)
+            seg = _segment(method, params, image)
             seconds += time.perf_counter() - start
         elif name in files:
             from seglab.core.segmentation_io import load_segmentation
@@ -161,7 +214,7 @@ def register(app: typer.Typer) -> None:
         format: str = typer.Option("bsds", "--format", help="bsds|folder|voc|coco|drive|isbi|cityscapes"),
         method: str = typer.Option(None, "--method", help="Run this method on the fly instead of reading PRED."),
         param: list[str] = typer.Option(None, "-p", "--param", help="Method parameter key=value (repeatable)."),
-        images: Path = typer.Option(None, "--images", help="Images folder (defaults to the dataset's own)."),
+        images: Path = typer.Option(None, "--images", help="With --method: run it on the images of this folder (matched to the ground truth by stem) instead of the dataset's own."),
         thresholds: int = typer.Option(99, "--thresholds", help="Thresholds for soft boundaries / ucm2 (BSDS)."),
         split: str = typer.Option(None, "--split", help="Dataset split (bsds: val)."),
         limit: int = typer.Option(None, "--limit", help="Evaluate only the first N images."),
@@ -173,7 +226,7 @@ def register(app: typer.Typer) -> None:
 
         params = method_params(method, param) if method else {}
         result = evaluate_dataset(gt, format, predictions=pred, method=method, params=params,
-                                  thresholds=thresholds, split=split, limit=limit, quiet=quiet)
+                                  thresholds=thresholds, split=split, limit=limit, quiet=quiet, images=images)
         if json_out is not None:
             write_json(json_out, result)
         if not quiet:

@@ -7,4 +7,4 @@ Submodules import SciPy / scikit-image / pycocotools, so import them directly::
     from seglab.metrics.bsds import evaluate_bsds
 """
 
-__all__ = ["pixel", "region", "boundary", "bsds", "coco"]
+__all__ = ["boundary", "bsds", "coco", "pixel", "region"]

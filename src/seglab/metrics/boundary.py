@@ -8,6 +8,13 @@ boundary maps are thresholded and thinned (``bwmorph(..., 'thin', inf)``) before
 Results are summed over images and summarised as ODS, OIS and AP exactly as
 ``collect_eval_bdry.m`` does.
 
+Speed (per image): each human map's candidate graph is built once, as a CSR matrix from every
+pixel to the human pixels within reach, and a threshold's graph is a row slice of it;
+thresholds whose map does not change are not matched again; the graph is split into
+connected components, one-pixel sides are settled at once, and every other component is
+solved by a dense assignment only the first time it appears (solutions are cached by their
+machine pixels, valid across thresholds); thinning runs on the foreground pixels only.
+
 References
 ----------
 D. Martin, C. Fowlkes, J. Malik, "Learning to detect natural image boundaries using local
@@ -24,22 +31,21 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from seglab.core.errors import InputError, expected
 
 __all__ = [
-    "correspond_pixels",
-    "seg2bmap",
-    "thin",
     "BoundaryCounts",
     "boundary_counts",
-    "summarize_boundaries",
+    "correspond_pixels",
     "fmeasure",
+    "seg2bmap",
+    "summarize_boundaries",
+    "thin",
 ]
 
 MAX_DIST = 0.0075
-DENSE_LIMIT = 4_000_000  # cells of one component's dense cost matrix (32 MB)
+DENSE_LIMIT = 250_000  # cells of a component's dense cost matrix; larger ones: maximum flow
 
 
 def fmeasure(recall: Any, precision: Any) -> Any:
@@ -59,37 +65,143 @@ def _offsets(radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dy[keep][order], dx[keep][order], dist[keep][order]
 
 
+class _Neighbours:
+    """Every pixel of an image linked to the boundary pixels of one map within ``radius``, as a
+    CSR matrix (H * W, n) whose rows list their partners nearest first. Built once per human
+    map; the candidate graph of any machine map is then a row slice (:meth:`graph`)."""
+
+    def __init__(self, bmap: np.ndarray, radius: float) -> None:
+        height, width = bmap.shape
+        ys, xs = np.nonzero(bmap)
+        self.size = ys.size
+        self.cache: dict[bytes, np.ndarray] = {}  # solved components, see _assignment_matched
+        ids = np.arange(ys.size)
+        rows, cols, costs = [], [], []
+        for dy, dx, dist in zip(*_offsets(radius)):  # offsets nearest first
+            ny, nx = ys + dy, xs + dx
+            inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+            rows.append(ny[inside] * width + nx[inside])
+            cols.append(ids[inside])
+            costs.append(np.full(int(inside.sum()), dist))
+        row, col, cost = np.concatenate(rows), np.concatenate(cols), np.concatenate(costs)
+        order = np.argsort(row, kind="stable")  # stable: each row keeps the nearest-first order
+        indptr = np.zeros(height * width + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=height * width), out=indptr[1:])
+        self.matrix = sp.csr_matrix((cost[order], col[order], indptr), shape=(height * width, ys.size))
+
+    def graph(self, flat_pixels: np.ndarray) -> sp.csr_matrix:
+        """Candidate pairs of the machine pixels at ``flat_pixels`` (rows, in that order)."""
+        sub = self.matrix[flat_pixels]
+        sub.has_sorted_indices = True  # keep the nearest-first order: do not let scipy re-sort
+        return sub
+
+
 def _candidate_pairs(bmap1: np.ndarray, bmap2: np.ndarray, radius: float) -> tuple[np.ndarray, ...]:
     """Every (pixel of bmap1, pixel of bmap2) pair within ``radius``, with its distance."""
-    height, width = bmap1.shape
-    ys, xs = np.nonzero(bmap1)
-    index2 = np.full(bmap2.shape, -1, dtype=np.int64)
-    index2[bmap2] = np.arange(int(bmap2.sum()))
-    rows, cols, costs = [], [], []
-    ids1 = np.arange(ys.size)
-    for dy, dx, dist in zip(*_offsets(radius)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-        target = np.full(ys.size, -1, dtype=np.int64)
-        target[inside] = index2[ny[inside], nx[inside]]
-        hit = target >= 0
-        rows.append(ids1[hit])
-        cols.append(target[hit])
-        costs.append(np.full(int(hit.sum()), dist))
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(costs)
+    graph = _Neighbours(bmap2, radius).graph(np.flatnonzero(bmap1)).tocoo()
+    return graph.row.astype(np.int64), graph.col.astype(np.int64), graph.data
 
 
-def _nearest_first_matching(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray,
+def _max_matching(rows: np.ndarray, cols: np.ndarray, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray]:
+    """A maximum-cardinality matching as a unit-capacity maximum flow (Dinic's algorithm).
+
+    Returns the matched rows and the matched columns (bool masks). Not scipy's
+    ``maximum_bipartite_matching``: its depth-first phase never marks dead ends (scipy issue
+    26147) and takes minutes on some of these chain-like graphs, where Dinic takes milliseconds.
+    """
+    from scipy.sparse.csgraph import maximum_flow
+
+    source, sink = n1 + n2, n1 + n2 + 1
+    head = np.concatenate([np.full(n1, source), rows, n1 + np.arange(n2)])
+    tail = np.concatenate([np.arange(n1), n1 + cols, np.full(n2, sink)])
+    network = sp.csr_matrix((np.ones(head.size, dtype=np.int32), (head, tail)), shape=(sink + 1, sink + 1))
+    network.data[:] = 1  # duplicate pairs were summed: capacity 1 each
+    flow = maximum_flow(network, source, sink, method="dinic").flow.tocsr()
+    matched_rows = np.zeros(n1, dtype=bool)
+    out = flow[source]
+    matched_rows[out.indices[(out.data > 0) & (out.indices < n1)]] = True
+    into = flow[:, [sink]].tocoo()
+    matched_cols = np.zeros(n2, dtype=bool)
+    matched_cols[into.row[(into.data > 0) & (into.row >= n1) & (into.row < n1 + n2)] - n1] = True
+    return matched_rows, matched_cols
+
+
+def _cardinality_matched(graph: sp.csr_matrix) -> np.ndarray:
+    """Rows (machine pixels) matched by a maximum-cardinality matching."""
+    if graph.nnz == 0:
+        return np.zeros(graph.shape[0], dtype=bool)
+    coo = graph.tocoo()
+    return _max_matching(coo.row.astype(np.int64), coo.col.astype(np.int64), *graph.shape)[0]
+
+
+def _cardinality_pairs(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray,
                             n1: int, n2: int) -> np.ndarray:
-    """A maximum matching (Hopcroft-Karp) whose search tries each pixel's nearest partners first."""
-    order = np.lexsort((costs, rows))
-    indptr = np.zeros(n1 + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n1), out=indptr[1:])
-    graph = sp.csr_matrix((np.ones(rows.size), cols[order], indptr), shape=(n1, n2))
-    graph.has_sorted_indices = True  # keep the nearest-first order: do not let scipy re-sort
-    partner = maximum_bipartite_matching(graph, perm_type="column")
-    found = partner >= 0
-    return np.stack([np.flatnonzero(found), partner[found]])
+    """The matched rows and the matched columns (2, k; as two sets, not paired) of a
+    maximum-cardinality matching, for components too large for a dense assignment (``costs``
+    unused)."""
+    matched_rows, matched_cols = _max_matching(rows, cols, n1, n2)
+    return np.stack([np.flatnonzero(matched_rows), np.flatnonzero(matched_cols)])
+
+
+def _solve_component(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Rows matched by a least-cost maximum matching of one component (dense assignment)."""
+    from scipy.optimize import linear_sum_assignment
+
+    first = np.r_[True, rows[1:] != rows[:-1]]  # rows come sorted (CSR order)
+    left, li = rows[first], np.cumsum(first) - 1
+    right, ri = np.unique(cols, return_inverse=True)
+    if left.size * right.size > DENSE_LIMIT:
+        return left[_cardinality_pairs(li, ri, costs, left.size, right.size)[0]]
+    big = 1e3 * (costs.max() + 1)
+    dense = np.full((left.size, right.size), big)
+    dense[li, ri] = costs
+    a, b = linear_sum_assignment(dense)
+    return left[a[dense[a, b] < big]]
+
+
+def _assignment_matched(graph: sp.csr_matrix, flat: np.ndarray, cache: dict[bytes, np.ndarray]) -> np.ndarray:
+    """Machine pixels (rows) matched by a least-cost maximum matching, component by component.
+
+    Components with one machine or one human pixel are settled at once (one pair; the nearest
+    machine pixel); the others are looked up in ``cache`` (keyed by their machine pixels, valid
+    for one human map: most components do not change from one threshold to the next) or
+    solved with a dense assignment."""
+    from scipy.sparse.csgraph import connected_components
+
+    n1, n2 = graph.shape
+    coo = graph.tocoo()
+    rows, cols, costs = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    matched = np.zeros(n1, dtype=bool)
+    if rows.size == 0:
+        return matched
+    link = sp.coo_matrix((np.ones(rows.size), (rows, cols + n1)), shape=(n1 + n2, n1 + n2))
+    count, component = connected_components(link, directed=False)
+    edge_component = component[rows]
+    lefts = np.bincount(component[np.unique(rows)], minlength=count)
+    rights = np.bincount(component[n1 + np.unique(cols)], minlength=count)
+    single_left = lefts[edge_component] == 1
+    matched[rows[single_left]] = True
+    single_right = (rights[edge_component] == 1) & ~single_left
+    if single_right.any():
+        order = np.lexsort((costs[single_right], edge_component[single_right]))
+        comp = edge_component[single_right][order]
+        first = np.r_[True, comp[1:] != comp[:-1]]
+        matched[rows[single_right][order][first]] = True
+    rest = ~(single_left | (rights[edge_component] == 1))
+    if not rest.any():
+        return matched
+    index = np.flatnonzero(rest)
+    index = index[np.argsort(edge_component[index], kind="stable")]
+    bounds = np.flatnonzero(np.diff(edge_component[index])) + 1
+    for group in np.split(index, bounds):
+        group_rows = rows[group]  # sorted: CSR order, kept by the stable sort
+        key = flat[group_rows[np.r_[True, group_rows[1:] != group_rows[:-1]]]].tobytes()
+        found = cache.get(key)
+        if found is None:
+            found = flat[_solve_component(rows[group], cols[group], costs[group])]
+            cache[key] = found
+        matched[np.searchsorted(flat, found)] = True
+    return matched
 
 
 def _min_cost_matching(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray,
@@ -107,8 +219,8 @@ def _min_cost_matching(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray,
     for group in np.split(order, bounds):
         left, li = np.unique(rows[group], return_inverse=True)
         right, ri = np.unique(cols[group], return_inverse=True)
-        if left.size * right.size > DENSE_LIMIT:  # too big for a dense problem: nearest first
-            sub = _nearest_first_matching(li, ri, costs[group], left.size, right.size)
+        if left.size * right.size > DENSE_LIMIT:  # too big for a dense problem: cardinality only
+            sub = _cardinality_pairs(li, ri, costs[group], left.size, right.size)
             pairs.append(np.stack([left[sub[0]], right[sub[1]]]))
             continue
         big = 1e3 * (costs.max() + 1)
@@ -137,10 +249,10 @@ def correspond_pixels(
         Tolerance as a fraction of the image diagonal (0.0075 in BSDS).
     method : {"assignment", "cardinality"}
         ``"assignment"`` (default) finds a maximum matching of least total distance like the
-        BSDS ``correspondPixels``; ``"cardinality"`` only a maximum matching (Hopcroft-Karp),
-        which gives the same recall and almost the same precision (the search tries nearest
-        partners first). Components of the candidate graph larger than 4 million pairs always
-        use the latter, to bound memory.
+        BSDS ``correspondPixels``; ``"cardinality"`` only a maximum matching (maximum flow),
+        which gives the same recall and almost the same precision. Components of the
+        candidate graph whose dense cost matrix would exceed ``DENSE_LIMIT`` cells (250 000)
+        always use the latter, to bound time and memory.
 
     Returns
     -------
@@ -171,7 +283,7 @@ def correspond_pixels(
     if rows.size == 0:
         return match1, match2
     if method == "cardinality":
-        pairs = _nearest_first_matching(rows, cols, costs, n1, n2)
+        pairs = _cardinality_pairs(rows, cols, costs, n1, n2)
     else:
         pairs = _min_cost_matching(rows, cols, costs, n1, n2)
     coords1, coords2 = np.flatnonzero(b1), np.flatnonzero(b2)
@@ -205,11 +317,47 @@ def seg2bmap(labels: Any) -> np.ndarray:
     return bmap
 
 
-def thin(bmap: np.ndarray) -> np.ndarray:
-    """Thin a binary map to one-pixel lines (MATLAB ``bwmorph(bmap, 'thin', inf)``)."""
-    from skimage.morphology import thin as _thin
+_THIN_WEIGHTS = ((-1, -1, 8), (-1, 0, 4), (-1, 1, 2), (0, -1, 16), (0, 1, 1), (1, -1, 32), (1, 0, 64),
+                 (1, 1, 128))
 
-    return _thin(np.asarray(bmap, dtype=bool))
+
+def thin(bmap: np.ndarray) -> np.ndarray:
+    """Thin a binary map to one-pixel lines (MATLAB ``bwmorph(bmap, 'thin', inf)``).
+
+    The two-subiteration algorithm of scikit-image's ``thin`` (Guo and Hall), pixel for pixel,
+    but computed on the foreground pixels only (about 5x faster on boundary maps).
+
+    Examples
+    --------
+    >>> square = np.zeros((7, 7), bool); square[1:6, 2:5] = True
+    >>> thin(square).sum()
+    np.int64(5)
+    """
+    from skimage.morphology._skeletonize import G123_LUT, G123P_LUT
+
+    b = np.asarray(bmap, dtype=bool)
+    if b.ndim != 2:
+        raise expected("bmap", "a 2D (H, W) binary map", b)
+    height, width = b.shape
+    padded = np.zeros((height + 2, width + 2), dtype=np.uint8)
+    padded[1:-1, 1:-1] = b
+    flat = padded.ravel()
+    pixels = np.flatnonzero(flat)
+    shifts = [(dy * (width + 2) + dx, np.uint8(weight)) for dy, dx, weight in _THIN_WEIGHTS]
+    tables = (np.asarray(G123_LUT, dtype=bool), np.asarray(G123P_LUT, dtype=bool))
+    changed = True
+    while changed:
+        changed = False
+        for table in tables:
+            code = np.zeros(pixels.size, dtype=np.uint8)
+            for shift, weight in shifts:
+                code |= flat[pixels + shift] * weight
+            delete = table[code]
+            if delete.any():
+                flat[pixels[delete]] = 0
+                pixels = pixels[~delete]
+                changed = True
+    return padded[1:-1, 1:-1].astype(bool)
 
 
 @dataclass
@@ -224,16 +372,23 @@ class BoundaryCounts:
     sum_p: np.ndarray
 
 
-def _match_counts(bmap: np.ndarray, gt_boundaries: Sequence[np.ndarray], max_dist: float,
-                  method: str) -> tuple[int, int, int, int]:
-    matched_machine = np.zeros(bmap.shape, dtype=bool)
+def _match_counts(bmap: np.ndarray, neighbours: Sequence[_Neighbours], method: str) -> tuple[int, int, int, int]:
+    """(matched human, human, matched machine, machine) pixel counts of one machine map."""
+    flat = np.flatnonzero(bmap)
+    matched_machine = np.zeros(flat.size, dtype=bool)
     cnt_r = sum_r = 0
-    for gt in gt_boundaries:
-        match1, match2 = correspond_pixels(bmap, gt, max_dist=max_dist, method=method)
-        matched_machine |= match1
-        sum_r += int(gt.sum())
-        cnt_r += int(match2.sum())
-    return cnt_r, sum_r, int(matched_machine.sum()), int(bmap.sum())
+    for human in neighbours:
+        sum_r += human.size
+        graph = human.graph(flat)
+        if graph.nnz == 0:
+            continue
+        if method == "cardinality":
+            matched = _cardinality_matched(graph)
+        else:
+            matched = _assignment_matched(graph, flat, human.cache)
+        matched_machine |= matched
+        cnt_r += int(matched.sum())
+    return cnt_r, sum_r, int(matched_machine.sum()), int(flat.size)
 
 
 def boundary_counts(
@@ -267,6 +422,8 @@ def boundary_counts(
     -------
     BoundaryCounts
     """
+    if method not in ("assignment", "cardinality"):
+        raise InputError(f"method must be one of 'assignment', 'cardinality', got {method!r}")
     gts = [np.asarray(g) > 0 for g in gt_boundaries]
     if not gts:
         raise expected("gt_boundaries", "at least one human boundary map", gt_boundaries)
@@ -278,6 +435,8 @@ def boundary_counts(
         values = _threshold_values(thresholds)
         maps = None
     shape = gts[0].shape
+    radius = max_dist * float(np.hypot(*shape))
+    neighbours = [_Neighbours(g, radius) for g in gts]
     counts = np.zeros((4, values.size), dtype=np.int64)
     previous: tuple[int, tuple[int, int, int, int]] | None = None
     for t, value in enumerate(values):
@@ -290,7 +449,7 @@ def boundary_counts(
             continue
         if thin_boundaries:
             bmap = thin(bmap)
-        result = _match_counts(bmap, gts, max_dist, method)
+        result = _match_counts(bmap, neighbours, method)
         counts[:, t] = result
         previous = (key, result)
     return BoundaryCounts(values, counts[0], counts[1], counts[2], counts[3])

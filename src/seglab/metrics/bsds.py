@@ -7,7 +7,9 @@ A prediction for one image is any of the forms the BSDS code accepts:
   ``ucm2[2::2, 2::2]`` thresholded, regions the connected components of ``ucm2 <= t``;
 - a soft boundary map (float in [0, 1], or uint8 / 255): boundary benchmark only;
 - a list of label images (``segs``), one per "threshold"; a single label image or a
-  :class:`~seglab.Segmentation` is a list of one.
+  :class:`~seglab.Segmentation` is a list of one;
+- ``{"boundary": map, "segs": [labels, ...]}``: boundaries from ``map`` (soft or binary, e.g.
+  an edge detector's raw edges) and regions from ``segs`` (optional).
 
 Files: ``.mat`` with key ``ucm2`` or ``segs``, a grey PNG (soft boundaries) or a label PNG /
 ``.npz`` saved by seglab (pass ``kind="labels"``).
@@ -16,6 +18,7 @@ Files: ``.mat`` with key ``ucm2`` or ``segs``, a grey PNG (soft boundaries) or a
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -27,8 +30,13 @@ from seglab.core.errors import FormatError, InputError, expected
 from seglab.metrics.boundary import MAX_DIST, BoundaryCounts, boundary_counts, summarize_boundaries
 from seglab.metrics.region import RegionCounts, region_counts, summarize_regions, ucm_to_segmentations
 
-__all__ = ["load_bsds_prediction", "load_bsds_ground_truth", "evaluate_bsds_image", "evaluate_bsds",
-           "default_workers"]
+__all__ = [
+    "default_workers",
+    "evaluate_bsds",
+    "evaluate_bsds_image",
+    "load_bsds_ground_truth",
+    "load_bsds_prediction",
+]
 
 
 def load_bsds_ground_truth(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -107,6 +115,13 @@ def _as_prediction(prediction: Any, shape: tuple[int, int]) -> tuple[Any, list[n
             raise InputError(f"ucm2 must have shape {(2 * shape[0] + 1, 2 * shape[1] + 1)} "
                              f"(double resolution), got {prediction.shape}")
         return ("ucm2", prediction), None
+    if isinstance(prediction, dict) and "boundary" in prediction:
+        boundary = np.asarray(prediction["boundary"], dtype=np.float64)
+        if boundary.shape != shape:
+            raise InputError(f"boundary must have shape {shape} like the ground truth, got {boundary.shape}")
+        segs = prediction.get("segs")
+        segs = None if segs is None else [np.asarray(getattr(s, "labels", s)) for s in segs]
+        return boundary, segs
     if hasattr(prediction, "labels") and hasattr(prediction, "split_connected"):
         prediction = [np.asarray(prediction.labels)]
     if isinstance(prediction, (list, tuple)):
@@ -156,13 +171,18 @@ def evaluate_bsds_image(
     return bdry, regions
 
 
-def _evaluate_job(job: tuple[Any, Any, dict[str, Any]]) -> tuple[BoundaryCounts, RegionCounts | None]:
+def _evaluate_job(job: tuple[Any, Any, dict[str, Any]]) -> tuple[BoundaryCounts, RegionCounts | None, float]:
     prediction, gt, options = job
+    seconds = 0.0
+    if callable(prediction):  # a method run in the worker (seglab evaluate --method)
+        start = time.perf_counter()
+        prediction = prediction()
+        seconds = time.perf_counter() - start
     if isinstance(prediction, (str, Path)):
         prediction = load_bsds_prediction(prediction, kind=options.pop("kind", "auto"))
     options.pop("kind", None)
     segs, bounds = load_bsds_ground_truth(gt) if isinstance(gt, (str, Path)) else (gt, None)
-    return evaluate_bsds_image(prediction, segs, bounds, **options)
+    return (*evaluate_bsds_image(prediction, segs, bounds, **options), seconds)
 
 
 def default_workers() -> int:
@@ -188,7 +208,9 @@ def evaluate_bsds(
     Parameters
     ----------
     predictions : list
-        One per image: a path (see :func:`load_bsds_prediction`) or an in-memory prediction.
+        One per image: a path (see :func:`load_bsds_prediction`), an in-memory prediction, or
+        a picklable callable returning one (run in the worker and timed: the result then has
+        ``seconds_per_image``).
     ground_truths : list
         One per image: a BSDS ``.mat`` path or a list of annotator label images.
     workers : int, optional
@@ -224,4 +246,6 @@ def evaluate_bsds(
                                "images": len(results)}
     if all(r[1] is not None for r in results):
         summary.update(summarize_regions([r[1] for r in results]))
+    if any(callable(p) for p in predictions):
+        summary["seconds_per_image"] = sum(r[2] for r in results) / len(results)
     return summary

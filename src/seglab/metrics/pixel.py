@@ -15,13 +15,13 @@ from seglab.core.errors import InputError, expected
 
 __all__ = [
     "confusion_matrix",
-    "pixel_accuracy",
-    "iou_per_class",
     "dice_per_class",
+    "iou_per_class",
     "mean_iou",
-    "precision_recall_f1",
-    "pixel_metrics",
     "metrics_from_confusion",
+    "pixel_accuracy",
+    "pixel_metrics",
+    "precision_recall_f1",
 ]
 
 

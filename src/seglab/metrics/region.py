@@ -20,15 +20,15 @@ import numpy as np
 from seglab.core.errors import InputError, expected
 
 __all__ = [
-    "contingency",
-    "rand_index",
-    "variation_of_information",
-    "adapted_rand_error",
-    "covering",
     "RegionCounts",
+    "adapted_rand_error",
+    "contingency",
+    "covering",
+    "rand_index",
     "region_counts",
     "summarize_regions",
     "ucm_to_segmentations",
+    "variation_of_information",
 ]
 
 
