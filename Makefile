@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules src/seglab --ignore=src/seglab/__main__.py
 
 # make bench                 -> classical methods vs OpenCV / scikit-image (writes docs/performance.md)
 # make bench BENCH=deep       -> benchmarks/bench_deep.py (also: metrics, inpaint, scale)
