@@ -172,3 +172,9 @@ def test_lzw_tiff_like_drive(tmp_path, rgb):
 def test_real_drive_tiff_loads(data_dir):
     image = load_image(data_dir / "drive_retina" / "training" / "images" / "21_training.tif")
     assert image.shape == (584, 565, 3) and image.dtype == np.uint8
+
+
+def test_rgba_array_alpha_dropped_with_the_same_rule(rgb):
+    rgba = np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])
+    with pytest.warns(UserWarning, match="image has transparent pixels; seglab drops alpha"):
+        np.testing.assert_array_equal(load_image(rgba), rgb)

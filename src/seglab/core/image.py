@@ -25,7 +25,7 @@ import numpy as np
 
 from seglab.core.atomic import atomic_path
 from seglab.core.errors import FormatError, InputError
-from seglab.core.validate import as_image
+from seglab.core.validate import as_image, drop_alpha
 
 __all__ = ["load_image", "save_image", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES"]
 
@@ -81,7 +81,7 @@ def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
     else:
         image = _load_pil(path, max_pixels)
     if image.ndim == 3 and image.shape[2] == 4:
-        image = _drop_alpha(image, path)
+        image = drop_alpha(image, repr(str(path)))
     if image.ndim == 3 and image.shape[2] == 2:  # grey + alpha
         image = image[:, :, 0]
     if image.size == 0:
@@ -226,19 +226,6 @@ def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
     if not (data.ndim == 2 or (data.ndim == 3 and data.shape[2] in (1, 2, 3, 4))):
         raise FormatError(f"TIFF file {str(path)!r} has shape {data.shape}, not a grey or colour image")
     return data[:, :, 0] if data.ndim == 3 and data.shape[2] == 1 else data
-
-
-def _drop_alpha(image: np.ndarray, path: Path) -> np.ndarray:
-    alpha = image[:, :, 3]
-    opaque = np.iinfo(image.dtype).max if image.dtype.kind in "iu" else 1.0
-    if (alpha != opaque).any():
-        warnings.warn(
-            f"{str(path)!r} has transparent pixels; seglab drops alpha and keeps the colour channels "
-            "as stored (not composited over a background)",
-            UserWarning,
-            stacklevel=3,
-        )
-    return image[:, :, :3]
 
 
 def save_image(path: Any, image: np.ndarray, *, quality: int = 95) -> Path:

@@ -17,6 +17,7 @@ from seglab.core.errors import InputError, describe, expected
 
 __all__ = [
     "as_image",
+    "drop_alpha",
     "as_mask",
     "as_points",
     "as_box",
@@ -55,16 +56,7 @@ def as_image(image: Any, name: str = "image") -> np.ndarray:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim == 3 and array.shape[2] == 4:
-        alpha = array[:, :, 3]
-        opaque = np.iinfo(array.dtype).max if array.dtype.kind in "iu" else 1.0
-        if (alpha != opaque).any():
-            warnings.warn(
-                f"{name} has a non-opaque alpha channel; seglab drops alpha and keeps the "
-                "colour channels as they are (not composited over a background)",
-                UserWarning,
-                stacklevel=3,
-            )
-        array = array[:, :, :3]
+        array = drop_alpha(array, name)
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
         raise expected(name, "a 2D (H, W) grey or 3D (H, W, 3) colour array", array)
     if array.shape[0] == 0 or array.shape[1] == 0:
@@ -72,6 +64,24 @@ def as_image(image: Any, name: str = "image") -> np.ndarray:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise expected(name, "finite (no NaN or infinity)", array)
     return array
+
+
+def drop_alpha(image: np.ndarray, what: str) -> np.ndarray:
+    """The colour channels of an (H, W, 4) image, as stored (not composited over a background).
+
+    Warns when the alpha channel is not fully opaque, because transparent pixels then carry
+    colours the user never saw.
+    """
+    alpha = image[:, :, 3]
+    opaque = np.iinfo(image.dtype).max if image.dtype.kind in "iu" else 1.0
+    if (alpha != opaque).any():
+        warnings.warn(
+            f"{what} has transparent pixels; seglab drops alpha and keeps the colour channels "
+            "as stored (not composited over a background)",
+            UserWarning,
+            stacklevel=4,
+        )
+    return image[:, :, :3]
 
 
 def as_mask(mask: Any, shape: tuple[int, int], name: str = "mask") -> np.ndarray:
