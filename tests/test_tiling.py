@@ -121,3 +121,18 @@ def test_tile_grid_covers_the_image_once():
 def test_errors(kwargs, message):
     with pytest.raises(InputError, match=message):
         segment_tiled(_blobs((40, 40)), **{"method": "otsu", **kwargs})
+
+
+@pytest.mark.parametrize("parallel", ["processes", "dask"])
+def test_tiles_of_one_image_in_parallel_equal_untiled(tmp_path, parallel):
+    distributed = pytest.importorskip("distributed")
+    image = _blobs()
+    path = seglab.save_image(tmp_path / "blobs.tif", image)
+    reference = seglab.segment(image, "otsu").split_connected()
+    if parallel == "processes":
+        tiled = segment_tiled(path, "otsu", tile=64, connected=True, workers=2)
+    else:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            tiled = segment_tiled(path, "otsu", tile=64, connected=True, client=client)
+    assert tiled == reference
