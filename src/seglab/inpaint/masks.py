@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seglab.core.errors import InputError, expected
-from seglab.core.validate import as_box, as_image, as_mask, as_points, check_int
+from seglab.core.validate import as_box, as_mask, as_points, check_int
 
 __all__ = ["dilate_mask", "mask_from_file", "mask_from_segmentation", "mask_from_point", "mask_from_box"]
 
@@ -216,8 +216,8 @@ def mask_from_box(
     box : (x0, y0, x1, y1)
         Pixel box, end exclusive; clipped to the image.
     method : str or None
-        ``"grabcut"`` (default; the registered method, or OpenCV's GrabCut when none is
-        registered) or another registered method taking ``box``; None takes the whole box.
+        ``"grabcut"`` (default) or another registered method taking ``box``; None takes the
+        whole box.
     dilate : int
         Grow the mask by this many pixels (default 3).
     **params
@@ -229,7 +229,7 @@ def mask_from_box(
         A box outside the image, or an empty result.
     """
     from seglab.core.image import load_image
-    from seglab.core.registry import methods, segment
+    from seglab.core.registry import segment
 
     pixels = load_image(image)
     x0, y0, x1, y1 = as_box(box, pixels.shape[:2])
@@ -237,25 +237,8 @@ def mask_from_box(
     inside[y0:y1, x0:x1] = True
     if method is None:
         return dilate_mask(inside, dilate)
-    if method == "grabcut" and "grabcut" not in {m.name for m in methods()}:
-        found = _opencv_grabcut(pixels, (x0, y0, x1, y1), **params)
-    else:
-        found = segment(pixels, method, box=(x0, y0, x1, y1), **params).labels > 0
+    found = segment(pixels, method, box=(x0, y0, x1, y1), **params).labels > 0
     found &= inside
     if not found.any():
         raise InputError(f"box must contain an object {method!r} can find, got nothing in {tuple(box)}")
     return dilate_mask(found, dilate)
-
-
-def _opencv_grabcut(pixels: np.ndarray, box: tuple[int, int, int, int], iterations: int = 5) -> np.ndarray:
-    import cv2
-
-    from seglab.core.validate import to_rgb, to_uint8
-
-    rgb = np.ascontiguousarray(to_rgb(to_uint8(as_image(pixels))))
-    x0, y0, x1, y1 = box
-    labels = np.zeros(rgb.shape[:2], np.uint8)
-    background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    rect = (x0, y0, max(x1 - x0, 1), max(y1 - y0, 1))
-    cv2.grabCut(rgb, labels, rect, background, foreground, iterations, cv2.GC_INIT_WITH_RECT)
-    return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
