@@ -75,7 +75,8 @@ def segment_command(
         seg = segment(image, method, **params)
         seg.meta["source"] = str(path)
         write_outputs(image, seg, out, path.stem)
-        summaries.append(seg.summary())
+        if as_json:
+            summaries.append(seg.summary())
     if as_json:
         typer.echo(json.dumps(summaries if len(summaries) != 1 else summaries[0], indent=2))
     elif not quiet:
