@@ -18,3 +18,12 @@ def test_public_api_is_lazy_but_complete():
         assert getattr(seglab, name) is not None
     assert seglab.InputError.__mro__[1].__name__ == "SeglabError"
     assert issubclass(seglab.InputError, ValueError)
+
+
+def test_cli_start_up_imports_no_heavy_package():
+    code = (
+        "import sys, seglab.cli.main; heavy = [m for m in ('torch', 'fastapi', 'sqlalchemy', 'distributed', "
+        "'cv2', 'skimage', 'onnxruntime', 'matplotlib') if m in sys.modules]; print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -17,7 +17,7 @@ from seglab.core.errors import SeglabError
 
 __all__ = ["app", "main", "COMMAND_MODULES"]
 
-#: Modules that add commands; a module that does not exist yet is skipped.
+#: Modules that add commands, each through its ``register(app)``.
 COMMAND_MODULES = (
     "seglab.cli.segment",    # methods, segment, compare, demo
     "seglab.cli.evaluate",   # evaluate, bench
@@ -64,13 +64,7 @@ def _root(
 
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(name).register(app)
 
 
 _register_commands()

@@ -135,11 +135,7 @@ def _load_builtins() -> None:
         return
     _LOADED = True
     for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:  # a missing dependency is a real error, not a missing group
-                raise
+        importlib.import_module(module)
 
 
 def methods(kind: str | None = None) -> list[MethodInfo]:
