@@ -17,11 +17,13 @@ from seglab.batch import (
     SUMMARY_NAME,
     Manifest,
     collect_inputs,
+    dask_client,
     output_paths,
     remove_stale_temporaries,
     run_batch,
     write_outputs,
 )
+from seglab.batch._run import TaskGroups
 from seglab.core.errors import InputError
 
 
@@ -142,29 +144,65 @@ def test_process_pool_two_workers(folder, tmp_path):
         _check_outputs(tmp_path / "out", f"im{i}", _square(i))
 
 
-@pytest.fixture(scope="module")
-def local_cluster():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    yield cluster
-    cluster.close()
-
-
-def test_dask_local_cluster_twenty_images(local_cluster, tmp_path):
+def test_dask_local_cluster_twenty_images(tmp_path):
+    pytest.importorskip("distributed")
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(20):
         seglab.save_image(folder / f"im{i:02d}.png", _square(i))
     (folder / "zz_broken.png").write_bytes(b"")
     seen = []
-    report = run_batch(folder, tmp_path / "out", scheduler=local_cluster.scheduler_address,
+    report = run_batch(folder, tmp_path / "out", backend="dask", workers=2,
                        on_result=lambda result, _: seen.append(result["stem"]))
-    assert (report.done, report.backend, len(report.failed)) == (20, "dask", 1)
+    assert (report.done, report.backend, report.workers, len(report.failed)) == (20, "dask", 2, 1)
+    assert report.failed[0]["path"].endswith("zz_broken.png")
     assert sorted(seen) == sorted([f"im{i:02d}" for i in range(20)] + ["zz_broken"])
     for i in range(20):
         _check_outputs(tmp_path / "out", f"im{i:02d}", _square(i))
-    rerun = run_batch(folder, tmp_path / "out", scheduler=local_cluster.scheduler_address)
+    rerun = run_batch(folder, tmp_path / "out", backend="dask", workers=2)
     assert (rerun.done, rerun.skipped) == (0, 20)
+
+
+def test_dask_existing_scheduler(folder, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        report = run_batch(folder, tmp_path / "out", scheduler=cluster.scheduler_address)
+    assert (report.done, report.backend) == (5, "dask")
+    for i in range(5):
+        _check_outputs(tmp_path / "out", f"im{i}", _square(i))
+
+
+def test_local_cluster_workers_keep_adaptive_malloc_and_our_environment_is_restored(monkeypatch):
+    pytest.importorskip("distributed")
+    # a plain distributed.LocalCluster elsewhere in this process leaves the variable behind
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
+    with dask_client(2, None) as client:
+        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+    assert len(seen) == 2
+    assert set(seen.values()) == {(None, "1")}  # one thread per worker, but glibc's adaptive mmap threshold kept
+    assert dict(os.environ) == before
+
+
+def test_task_groups_grow_with_quick_images_and_shrink_at_the_end():
+    tasks = [{"stem": str(i)} for i in range(100)]
+    groups = TaskGroups(tasks, slots=2, target_s=0.5)
+    first = groups.take(4)
+    assert [len(g) for g in first] == [1, 1, 1, 1]  # nothing measured yet
+    for _ in range(4):
+        groups.observe(0.1)
+    assert len(groups.take(1)[0]) == 5  # 0.5 s / 0.1 s
+    for _ in range(95):
+        groups.observe(0.001)  # much quicker images: groups are capped by what is left
+    sizes, left = [], 91
+    while taken := groups.take(1):
+        assert len(taken[0]) == max(1, -(-left // 4))  # at most a quarter of the rest (2 slots x 2)
+        sizes.append(len(taken[0]))
+        left -= len(taken[0])
+    assert sizes[:3] == [23, 17, 13] and sizes[-1] == 1 and sum(sizes) == 91
+    handed_out = [t["stem"] for g in first for t in g]
+    assert handed_out == ["0", "1", "2", "3"]
 
 
 _DRIVER = """
