@@ -116,6 +116,8 @@ def test_tile_grid_covers_the_image_once():
         ({"tile": 8}, "tile must be an integer >= 16, got 8"),
         ({"method": "threshold", "kind": "li"}, "threshold kind must be 'fixed' for tiled processing"),
         ({"workers": 2}, "image must be a file for workers > 1 or a Dask client, got an array"),
+        ({"method": "model", "model": "m.pt", "workers": 2},
+         "workers and client must be left out for method 'model' .* got workers=2, client=None"),
     ],
 )
 def test_errors(kwargs, message):

@@ -113,3 +113,34 @@ def test_segment_tiled_matches_untiled_otsu(tmp_path, rng):
     tiled = read_labels(tmp_path / "t" / "big.labels.tif")
     whole = seglab.segment(image, "otsu").labels
     np.testing.assert_array_equal(np.asarray(tiled), whole)
+
+
+@pytest.mark.parametrize("parallel", [["--workers", "2"], ["--local-cluster", "-w", "2"]])
+def test_segment_tiled_in_parallel_matches_untiled(tmp_path, rng, parallel):
+    if "--local-cluster" in parallel:
+        pytest.importorskip("distributed")
+    image = (rng.random((300, 260)) * 255).astype(np.uint8)
+    image[50:200, 40:180] = np.clip(image[50:200, 40:180].astype(int) + 120, 0, 255)
+    path = seglab.save_image(tmp_path / "big.tif", image)
+    result = runner.invoke(app, ["segment", str(path), "-m", "otsu", "--tiled", "--tile", "64", "--connected",
+                                 *parallel, "-o", str(tmp_path / "t"), "-q"])
+    assert result.exit_code == 0, result.output
+    from seglab.tiling import read_labels
+
+    tiled = read_labels(tmp_path / "t" / "big.labels.tif")
+    np.testing.assert_array_equal(np.asarray(tiled), seglab.segment(image, "otsu").split_connected().labels)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--workers", "2"], ("InputError: --workers needs --tiled (it spreads the tiles of one image), got it "
+                              "without; for many images use `seglab batch`")),
+        (["--tiled", "--local-cluster", "--scheduler", "tcp://x:1"],
+         "InputError: --local-cluster and --scheduler must not be given together, got both"),
+    ],
+)
+def test_segment_parallel_options_errors(image_file, tmp_path, options, message):
+    result = runner.invoke(app, ["segment", str(image_file), *options, "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert message in result.output

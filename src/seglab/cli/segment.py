@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -20,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def methods_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="Only methods of this kind."),
+    kind: str | None = typer.Option(None, "--kind", help="Only methods of this kind."),
 ) -> None:
     """List the segmentation methods with their parameters."""
     from seglab.core.registry import KINDS, methods
@@ -47,7 +49,7 @@ def methods_command(
 def segment_command(
     images: list[Path] = typer.Argument(..., help="Image files or folders of images."),
     method: str = typer.Option("otsu", "--method", "-m", help="A method name (see `seglab methods`)."),
-    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Method parameter key=value (repeatable)."),
+    param: list[str] | None = typer.Option(None, "--param", "-p", help="Method parameter key=value (repeatable)."),
     out: Path = typer.Option(Path("."), "--out", "-o", help="Output folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON summaries on stdout."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
@@ -56,16 +58,29 @@ def segment_command(
                                "STEM.labels.tif (tiled TIFF) + STEM.labels.json."),
     tile: int = typer.Option(1024, "--tile", help="Tile edge for --tiled (multiple of 16)."),
     connected: bool = typer.Option(False, "--connected", help="With --tiled: one region per connected component."),
+    workers: int = typer.Option(1, "--workers", "-w", help="With --tiled: tiles in parallel on N local processes."),
+    local_cluster: bool = typer.Option(False, "--local-cluster", help="With --tiled: tiles on a Dask LocalCluster "
+                                       "of --workers processes (default: one per CPU)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="With --tiled: tiles on an existing Dask "
+                                          "cluster, tcp://HOST:8786."),
 ) -> None:
     """Segment images; write STEM.labels.png, STEM.overlay.png and STEM.json per image."""
     from seglab.batch import output_paths, write_outputs
+    from seglab.core.errors import InputError
     from seglab.core.image import load_image
     from seglab.core.registry import segment
 
     params = method_params(method, param)
+    parallel = {"--workers": workers != 1, "--local-cluster": local_cluster, "--scheduler": scheduler is not None}
+    if not tiled and any(parallel.values()):
+        raise InputError(f"{next(k for k, v in parallel.items() if v)} needs --tiled (it spreads the tiles of "
+                         "one image), got it without; for many images use `seglab batch`")
+    if local_cluster and scheduler:
+        raise InputError("--local-cluster and --scheduler must not be given together, got both")
     files = expand_images(images)
     if tiled:
-        _segment_tiled(files, method, params, out, tile, connected, overwrite, quiet)
+        _segment_tiled(files, method, params, out, tile=tile, connected=connected, workers=workers,
+                       local_cluster=local_cluster, scheduler=scheduler, overwrite=overwrite, quiet=quiet)
         return
     planned = [(f, output_paths(out, f.stem)) for f in files]
     check_outputs([p for _, paths in planned for p in paths.values()], overwrite)
@@ -83,14 +98,23 @@ def segment_command(
         console().print(f"segmented {len(files)} image(s) with {method} -> {out}")
 
 
-def _segment_tiled(files: list[Path], method: str, params: dict, out: Path, tile: int, connected: bool,
-                   overwrite: bool, quiet: bool) -> None:
+def _segment_tiled(files: list[Path], method: str, params: dict, out: Path, *, tile: int, connected: bool,
+                   workers: int, local_cluster: bool, scheduler: str | None, overwrite: bool, quiet: bool) -> None:
+    """Each image through :func:`seglab.tiling.segment_tiled`, its tiles in this process, on a local
+    process pool (``workers``) or on a Dask cluster."""
     from seglab.tiling import segment_tiled
 
     targets = [(f, out / f"{f.stem}.labels.tif") for f in files]
     check_outputs([p for _, t in targets for p in (t, t.with_suffix(".json"))], overwrite)
-    for path, target in progress(targets, description=f"{method} (tiled)", quiet=quiet):
-        segment_tiled(path, method, target, tile=tile, connected=connected, **params)
+    cluster: Any = contextlib.nullcontext(None)
+    if local_cluster or scheduler:
+        from seglab.batch import dask_client
+
+        cluster = dask_client(workers if workers > 1 else (os.cpu_count() or 1), scheduler)
+    with cluster as client:
+        for path, target in progress(targets, description=f"{method} (tiled)", quiet=quiet):
+            segment_tiled(path, method, target, tile=tile, connected=connected,
+                          workers=1 if client is not None else workers, client=client, **params)
     if not quiet:
         console().print(f"segmented {len(files)} image(s) with {method} in tiles -> {out}")
 

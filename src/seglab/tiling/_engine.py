@@ -127,6 +127,9 @@ def segment_tiled(
     start = time.perf_counter()
     lazy = open_image(image)
     if method == "model":
+        if workers > 1 or client is not None:
+            raise InputError("workers and client must be left out for method 'model' (its tiles run as batches "
+                             f"on one device), got workers={workers}, client={client!r}")
         return _segment_tiled_deep(lazy, out_path, tile=tile, halo=halo, start=start, params=params)
     plan, meta = plan_method(method, lazy, params, tile=tile, halo=halo, connected=connected)
     tiles = tile_grid(lazy.shape, tile, plan.halo)
