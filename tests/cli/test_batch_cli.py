@@ -44,6 +44,26 @@ def test_batch_exits_one_with_a_summary_when_an_image_fails(folder, tmp_path):
     assert "bad.png" in result.stderr and "3 done, 0 skipped, 1 failed of 4" in result.stderr
 
 
+def test_batch_coco_holds_every_finished_image_across_reruns(folder, tmp_path):
+    from pycocotools.coco import COCO
+
+    (folder / "bad.png").write_text("x")
+    out = tmp_path / "out"
+    args = ["batch", str(folder), "-o", str(out), "-m", "threshold", "-p", "value=100", "-w", "1", "--coco", "-q"]
+    assert runner.invoke(app, args).exit_code == 1  # bad.png fails, the others are written
+    (folder / "s3.png").write_bytes((folder / "s0.png").read_bytes())
+    (folder / "bad.png").unlink()
+    assert runner.invoke(app, args).exit_code == 0  # s0-s2 skipped, s3 new: all four in the COCO file
+    coco = COCO(str(out / "seglab-batch.coco.json"))
+    names = {image["file_name"]: image["id"] for image in coco.dataset["images"]}
+    assert sorted(names) == ["s0.png", "s1.png", "s2.png", "s3.png"]
+    for stem in ("s0", "s1", "s2", "s3"):
+        seg = Segmentation.load(out / f"{stem}.labels.png")
+        (annotation,) = coco.loadAnns(coco.getAnnIds(imgIds=names[f"{stem}.png"]))
+        np.testing.assert_array_equal(coco.annToMask(annotation).astype(bool), seg.labels == 1)
+        assert annotation["area"] == seg.areas[0]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -13,6 +13,7 @@ goes on. See ``docs/scale.md``.
 """
 
 from seglab.batch._files import (
+    COCO_NAME,
     MANIFEST_NAME,
     SUMMARY_NAME,
     Manifest,
@@ -25,6 +26,7 @@ from seglab.batch._files import (
 from seglab.batch._run import BatchReport, dask_client, process_image, run_batch
 
 __all__ = [
+    "COCO_NAME",
     "MANIFEST_NAME",
     "SUMMARY_NAME",
     "BatchReport",

@@ -25,6 +25,7 @@ from seglab.core.errors import InputError
 from seglab.core.segmentation import Segmentation, json_safe
 
 __all__ = [
+    "COCO_NAME",
     "MANIFEST_NAME",
     "SUMMARY_NAME",
     "Manifest",
@@ -35,6 +36,7 @@ __all__ = [
     "write_outputs",
 ]
 
+COCO_NAME = "seglab-batch.coco.json"
 MANIFEST_NAME = "seglab-batch.manifest.jsonl"
 SUMMARY_NAME = "seglab-batch.summary.json"
 _GLOB_CHARS = set("*?[")

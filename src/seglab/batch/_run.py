@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab.batch._files import (
+    COCO_NAME,
     MANIFEST_NAME,
     SUMMARY_NAME,
     Manifest,
@@ -104,6 +106,7 @@ def run_batch(
     backend: str = "process",
     scheduler: str | None = None,
     check: str = "mtime",
+    coco: bool = False,
     on_result: Callable[[dict[str, Any], BatchReport], None] | None = None,
 ) -> BatchReport:
     """Segment many images in parallel, skipping those already done; write outputs as ``seglab segment`` does.
@@ -114,7 +117,8 @@ def run_batch(
         A folder, a glob (``"data/**/*.png"``), a text file of paths, an image, or a list of these.
     out_dir : path-like
         Output folder: ``STEM.labels.png``, ``STEM.overlay.png``, ``STEM.json`` per image, plus
-        ``seglab-batch.manifest.jsonl`` (finished images) and ``seglab-batch.summary.json``.
+        ``seglab-batch.manifest.jsonl`` (finished images), ``seglab-batch.summary.json`` and,
+        with ``coco=True``, ``seglab-batch.coco.json``.
     method : str
         A registered method (``seglab.methods()``); ``"model"`` with ``params={"model": PATH}``
         for a trained network.
@@ -131,6 +135,9 @@ def run_batch(
     check : {"mtime", "hash"}
         How a rerun knows an input is unchanged: path + size + modification time, or a SHA-256
         of the content.
+    coco : bool
+        At the end, also write every finished image's regions (this run's and earlier runs') to
+        one COCO file, ``seglab-batch.coco.json`` (RLE masks; ``file_name`` is the input's name).
     on_result : callable, optional
         Called in this process as ``on_result(result, report)`` after each image (progress bars).
 
@@ -183,7 +190,25 @@ def run_batch(
         from seglab.cli.common import write_json
 
         write_json(out / SUMMARY_NAME, report.to_dict())
+    if coco:
+        write_batch_coco(files, out, manifest)
     return report
+
+
+def write_batch_coco(files: Sequence[Path], out: Path, manifest: Manifest) -> Path:
+    """One COCO file of every input that finished (per the manifest), in input order, image by image."""
+    from seglab.core.atomic import atomic_write_text
+    from seglab.core.segmentation import Segmentation
+    from seglab.formats.coco import CocoBuilder
+
+    builder = CocoBuilder()
+    for path in files:
+        record = manifest.records.get(path.stem)
+        if record is not None and record.get("status") == "ok":
+            builder.add(path, Segmentation.load(output_paths(out, path.stem)["labels"]))
+    target = out / COCO_NAME
+    atomic_write_text(target, json.dumps(builder.to_dict()) + "\n")
+    return target
 
 
 def _record(result: dict[str, Any], manifest: Manifest, report: BatchReport) -> None:

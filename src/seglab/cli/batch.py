@@ -23,13 +23,16 @@ def batch_command(
     local_cluster: bool = typer.Option(False, "--local-cluster", help="Run on a Dask LocalCluster."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:8786."),
     hash_inputs: bool = typer.Option(False, "--hash", help="Detect changed inputs by content hash, not mtime."),
+    coco: bool = typer.Option(False, "--coco", help="Also write every finished image's regions to one COCO file, "
+                              "OUT/seglab-batch.coco.json."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Segment many images; rerun the same command to resume (finished images are skipped).
 
     Writes STEM.labels.png, STEM.overlay.png and STEM.json per image (as `seglab segment`),
-    seglab-batch.manifest.jsonl and seglab-batch.summary.json. Exits with 1 when any image failed.
+    seglab-batch.manifest.jsonl and seglab-batch.summary.json (and seglab-batch.coco.json with
+    --coco). Exits with 1 when any image failed.
     """
     from seglab.batch import SUMMARY_NAME, run_batch
     from seglab.cli.common import console, method_params
@@ -46,7 +49,8 @@ def batch_command(
     backend = "dask" if (local_cluster or scheduler) else "process"
     with _progress(quiet) as on_result:
         report = run_batch(inputs, out, method=name, params=params, workers=workers, backend=backend,
-                           scheduler=scheduler, check="hash" if hash_inputs else "mtime", on_result=on_result)
+                           scheduler=scheduler, check="hash" if hash_inputs else "mtime", coco=coco,
+                           on_result=on_result)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     err = console()

@@ -43,7 +43,7 @@ from seglab.formats._common import (
 )
 from seglab.formats._geometry import corner_polygons, has_holes
 
-__all__ = ["coco_dict", "from_coco", "rle_counts", "to_coco"]
+__all__ = ["CocoBuilder", "coco_dict", "from_coco", "rle_counts", "to_coco"]
 
 
 def to_coco(items: Any, target: Any, *, polygons: bool = False, image_root: Any = None) -> Path:
@@ -80,31 +80,64 @@ def to_coco(items: Any, target: Any, *, polygons: bool = False, image_root: Any 
 
 def coco_dict(items: Any, *, polygons: bool = False, image_root: Any = None) -> dict[str, Any]:
     """The COCO dictionary :func:`to_coco` writes."""
-    items = check_items(items)
-    categories = category_names(items)
-    category_id = {name: i + 1 for i, name in enumerate(categories)}
-    images, annotations = [], []
-    for image_id, (path, seg) in enumerate(items, start=1):
-        name = str(path.relative_to(image_root)) if image_root is not None else path.name
+    builder = CocoBuilder(polygons=polygons, image_root=image_root)
+    for path, seg in check_items(items):
+        builder.add(path, seg)
+    return builder.to_dict()
+
+
+class CocoBuilder:
+    """Builds a COCO dictionary one image at a time, so a long run never holds every segmentation.
+
+    Categories get ids in order of first appearance (a segmentation's full ``class_names``
+    count), as :func:`coco_dict` gives them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> builder = CocoBuilder()
+    >>> builder.add("a.png", Segmentation(np.array([[0, 1], [1, 1]])))
+    >>> data = builder.to_dict()
+    >>> [a["area"] for a in data["annotations"]], data["categories"][0]["name"]
+    ([3], 'object')
+    """
+
+    def __init__(self, *, polygons: bool = False, image_root: Any = None) -> None:
+        self.polygons = polygons
+        self.image_root = None if image_root is None else Path(image_root)
+        self.images: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+        self.category_id: dict[str, int] = {}
+
+    def add(self, path: Any, seg: Segmentation) -> None:
+        """Add one image and its regions (empty regions are left out with a warning)."""
+        path = Path(path)
+        for name in category_names([(path, seg)]):
+            self.category_id.setdefault(name, len(self.category_id) + 1)
+        image_id = len(self.images) + 1
+        name = str(path.relative_to(self.image_root)) if self.image_root is not None else path.name
         height, width = seg.shape
-        images.append({"id": image_id, "file_name": name, "height": height, "width": width})
+        self.images.append({"id": image_id, "file_name": name, "height": height, "width": width})
         seg = drop_empty(seg, path, "COCO")
         names = object_class_names(seg)
         for index in range(len(seg)):
-            annotation = _annotation(seg, index, polygons, path)
+            annotation = _annotation(seg, index, self.polygons, path)
             annotation.update(
-                id=len(annotations) + 1, image_id=image_id, category_id=category_id[names[index]]
+                id=len(self.annotations) + 1, image_id=image_id, category_id=self.category_id[names[index]]
             )
             if seg.scores is not None:
                 annotation["score"] = float(seg.scores[index])
-            annotations.append(annotation)
-    return {
-        "info": {"description": "exported by seglab", "version": "1.0"},
-        "licenses": [],
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": i + 1, "name": n, "supercategory": ""} for i, n in enumerate(categories)],
-    }
+            self.annotations.append(annotation)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The COCO dictionary of everything added so far."""
+        return {
+            "info": {"description": "exported by seglab", "version": "1.0"},
+            "licenses": [],
+            "images": self.images,
+            "annotations": self.annotations,
+            "categories": [{"id": i, "name": n, "supercategory": ""} for n, i in self.category_id.items()],
+        }
 
 
 def _annotation(seg: Segmentation, index: int, polygons: bool, path: Path) -> dict[str, Any]:
