@@ -126,6 +126,10 @@ def bench_tiled(sizes: list[int], untiled: bool = True, unet: bool = False) -> d
             if untiled:
                 row["untiled"] = _child(_RUN.format(bench=bench, mode="untiled", size=size, path=path))
             row["tiled"]["s_per_mpixel"] = round(row["tiled"]["s"] / (size * size / 1e6), 4)
+            if untiled:
+                # the same labels either way (tests check it); what tiling costs or saves
+                row["tiled_over_untiled"] = {key: round(row["tiled"][key] / row["untiled"][key], 2)
+                                             for key in ("s", "peak_mb")}
             rows[f"{size}x{size} RGB"] = row
             print(size, row, file=sys.stderr, flush=True)
     return rows
