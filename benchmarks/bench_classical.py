@@ -36,6 +36,7 @@ def _slic_cv(rgb: np.ndarray, _gray: np.ndarray) -> object:
     size = round((rgb.shape[0] * rgb.shape[1] / 250) ** 0.5)
     sp = cv2.ximgproc.createSuperpixelSLIC(lab, cv2.ximgproc.SLIC, size, 10.0)
     sp.iterate(10)
+    sp.enforceLabelConnectivity(25)  # as seglab's default min_size_factor=0.25 (and skimage's slic) do
     return sp.getLabels()
 
 

@@ -60,6 +60,13 @@ def test_region_growing_tolerance_limits_growth() -> None:
     np.testing.assert_array_equal(seg.labels, np.tile((np.arange(10) <= 2).astype(int), (3, 1)))
 
 
+@pytest.mark.parametrize(("tolerance", "columns"), [(20, 3), (19.9, 2), (0, 1), (90, 10), (300.5, 10)])
+def test_region_growing_tolerance_is_inclusive_on_uint8(tolerance: float, columns: int) -> None:
+    image = np.tile(np.arange(10, dtype=np.uint8) * 10, (3, 1))
+    seg = region_growing(image, seeds=[(0, 0)], tolerance=tolerance)
+    assert seg.areas.tolist() == [3 * columns]  # |value - seed| <= tolerance, as for float images
+
+
 @pytest.mark.parametrize(("connectivity", "area"), [(4, 1), (8, 2)])
 def test_region_growing_connectivity(connectivity: int, area: int) -> None:
     image = np.zeros((4, 4), np.uint8)

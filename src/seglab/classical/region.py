@@ -122,10 +122,12 @@ def region_growing(
     else:
         points, reserve = as_points(seeds, shape, name="seeds"), True
         _check_distinct(points)
-    work = float255(pixels)
-    labels, grown = _grow(work, points, tolerance, connectivity, reserve)
+    # cv2.floodFill takes uint8 as is (its integer ranges equal the float ones on integer values),
+    # which spares a float copy of the whole image: the fill itself only touches the region
+    work = np.ascontiguousarray(pixels) if pixels.dtype == np.uint8 else float255(pixels)
+    labels, grown, areas = _grow(work, points, tolerance, connectivity, reserve)
     if reserve:
-        _warn_blocked(work, labels, points, tolerance)
+        _warn_blocked(work, labels, points, areas, tolerance)
     return Segmentation(labels, meta={"method": "region_growing", "seeds_xy": grown.tolist()})
 
 
@@ -155,8 +157,10 @@ def _auto_seeds(pixels: np.ndarray, max_seeds: int) -> np.ndarray:
 
 def _grow(
     work: np.ndarray, points: np.ndarray, tolerance: float, connectivity: int, reserve: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flood-fill each seed in order (cv2.floodFill, fixed range, mask only)."""
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Flood-fill each seed in order (cv2.floodFill, fixed range, mask only); labels, seeds grown, areas.
+
+    Work is proportional to each region's bounding box, not to the image."""
     height, width = work.shape[:2]
     mask = np.zeros((height + 2, width + 2), dtype=np.uint8)
     labels = np.zeros((height, width), dtype=np.int32)
@@ -164,29 +168,30 @@ def _grow(
     flags = connectivity | (2 << 8) | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY
     if reserve:  # every seed keeps its own pixel
         mask[points[:, 1] + 1, points[:, 0] + 1] = 1
-    grown = []
+    grown, areas = [], []
     for x, y in points:
         if reserve:
             mask[y + 1, x + 1] = 0
         elif mask[y + 1, x + 1]:
             continue
-        _, _, _, (rx, ry, rw, rh) = cv2.floodFill(work, mask, (int(x), int(y)), 0, diff, diff, flags)
+        area, _, _, (rx, ry, rw, rh) = cv2.floodFill(work, mask, (int(x), int(y)), 0, diff, diff, flags)
         grown.append((int(x), int(y)))
+        areas.append(int(area))
         window = mask[ry + 1 : ry + rh + 1, rx + 1 : rx + rw + 1]
         new = window == 2
         labels[ry : ry + rh, rx : rx + rw][new] = len(grown)
         window[new] = 1
-    return labels, np.array(grown, dtype=np.int64).reshape(-1, 2)
+    return labels, np.array(grown, dtype=np.int64).reshape(-1, 2), areas
 
 
-def _warn_blocked(work: np.ndarray, labels: np.ndarray, points: np.ndarray, tolerance: float) -> None:
+def _warn_blocked(work: np.ndarray, labels: np.ndarray, points: np.ndarray, areas: list[int],
+                  tolerance: float) -> None:
     """Warn about a seed that got only its own pixel because an earlier region surrounds it."""
-    areas = np.bincount(labels.ravel(), minlength=len(points) + 1)
-    for index in np.flatnonzero(areas[1:] == 1):
+    for index in np.flatnonzero(np.asarray(areas) == 1):
         x, y = (int(v) for v in points[index])
         window = labels[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2]
-        values = work[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2]
-        close = np.abs(values - work[y, x]).reshape(window.shape + (-1,)).max(axis=2) <= tolerance
+        values = work[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].astype(np.float32)
+        close = np.abs(values - values[min(y, 1), min(x, 1)]).reshape(window.shape + (-1,)).max(axis=2) <= tolerance
         earlier = window[close & (window > 0) & (window <= index)]
         if earlier.size:
             warnings.warn(
