@@ -96,26 +96,45 @@ _OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)
 
 
 def _grow_by_similarity(labels: np.ndarray, gray: np.ndarray) -> None:
-    """Give each unlabelled pixel (0) the adjacent label of closest mean grey level, in place."""
+    """Give each unlabelled pixel (0) the adjacent label of closest mean grey level, in place.
+
+    Ring by ring: the unlabelled pixels with a labelled 8-neighbour all take, at once, the
+    neighbouring label whose mean is closest to their grey level. The unlabelled pixels are
+    listed once, as flat indices into a copy padded with a ring of zeros (so neighbours need no
+    bounds checks), and each ring only looks at the pixels still unlabelled.
+    """
     height, width = labels.shape
     values = gray.astype(np.float64, copy=False)
     flat = labels.ravel()
     counts = np.bincount(flat, minlength=int(flat.max()) + 1).astype(np.float64)
     sums = np.bincount(flat, weights=values.ravel(), minlength=counts.size)
     means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    stride = width + 2
+    padded = np.zeros((height + 2, stride), dtype=np.int32)
+    padded[1:-1, 1:-1] = labels
+    known = (padded > 0).view(np.uint8)
+    rows, cols = np.nonzero(labels == 0)
+    todo = (rows + 1) * stride + (cols + 1)
+    todo_values = values[rows, cols]
+    offsets = [dr * stride + dc for dr, dc in _OFFSETS]
     kernel = np.ones((3, 3), np.uint8)
+    padded_flat, known_flat = padded.ravel(), known.ravel()
     for _ in range(_MAX_GROW):
-        unassigned = (labels == 0).astype(np.uint8)
-        interior = cv2.erode(unassigned, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1)
-        rows, cols = np.nonzero(unassigned > interior)  # unlabelled pixels with a labelled neighbour
-        if rows.size == 0:
-            return
-        pixel = values[rows, cols]
-        best = np.zeros(rows.size, dtype=np.int32)
-        best_cost = np.full(rows.size, np.inf)
-        for dr, dc in _OFFSETS:
-            neighbour = labels[np.clip(rows + dr, 0, height - 1), np.clip(cols + dc, 0, width - 1)]
+        if todo.size == 0:
+            break
+        near = cv2.dilate(known, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0).ravel()
+        in_ring = near[todo].astype(bool)
+        ring, pixel = todo[in_ring], todo_values[in_ring]
+        if ring.size == 0:
+            break
+        best = np.zeros(ring.size, dtype=np.int32)
+        best_cost = np.full(ring.size, np.inf)
+        for offset in offsets:
+            neighbour = padded_flat[ring + offset]
             cost = np.where(neighbour > 0, np.abs(pixel - means[neighbour]), np.inf)
             better = cost < best_cost
             best[better], best_cost[better] = neighbour[better], cost[better]
-        labels[rows, cols] = best
+        padded_flat[ring] = best
+        known_flat[ring] = 1
+        todo, todo_values = todo[~in_ring], todo_values[~in_ring]
+    labels[...] = padded[1:-1, 1:-1]
