@@ -46,6 +46,15 @@ def test_region_growing_one_seed_per_quadrant(quadrants: np.ndarray, dtype: type
     assert seg.meta["seeds_xy"] == [list(p) for p in QUADRANT_SEEDS]
 
 
+def test_region_growing_read_only_and_strided_images(quadrants: np.ndarray) -> None:
+    image = as_dtype(quadrants, np.uint8)
+    image.flags.writeable = False
+    seg = region_growing(image, seeds=QUADRANT_SEEDS, tolerance=20)
+    np.testing.assert_array_equal(seg.labels, QUADRANT_LABELS)
+    wide = np.repeat(as_dtype(quadrants, np.uint8), 2, axis=1)[:, ::2]
+    np.testing.assert_array_equal(region_growing(wide, seeds=QUADRANT_SEEDS, tolerance=20).labels, QUADRANT_LABELS)
+
+
 def test_region_growing_colour(rng: np.random.Generator) -> None:
     colours = np.array([[200, 30, 30], [30, 200, 30], [30, 30, 200], [200, 200, 30]], dtype=float)
     image = colours[QUADRANT_LABELS - 1] + rng.normal(0, 2, (20, 20, 3))

@@ -57,7 +57,8 @@ def wait_until(page, expression: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not page.evaluate(expression):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
+            shown = page.text_content("#message")
+            raise AssertionError(f"timed out waiting for {expression} (the page says: {shown!r})")
         page.wait_for_timeout(50)
 
 
@@ -200,5 +201,15 @@ def test_manual_tools_undo_redo_and_navigation(tmp_path, server_factory, browser
     page.keyboard.press("k")
     wait_until(page, "window.seglab.state.current.path === 'fruit.png' && window.seglab.state.objects.length === 1")
     assert page.evaluate("window.seglab.state.objects[0].visible") is False
+    # done: the button and D toggle the flag on the server, the list shows it
+    page.click("#done")
+    page.wait_for_selector("#images li.current.done")
+    assert page.get_attribute("#done", "aria-pressed") == "true"
+    assert "1 done" in page.text_content("#image-count")
+    flags = page.evaluate("window.seglab.api('GET', 'api/images')")
+    assert [image["done"] for image in flags] == [True, False]
+    page.keyboard.press("d")
+    page.wait_for_selector("#images li.current:not(.done)")
+    assert [image["done"] for image in page.evaluate("window.seglab.api('GET', 'api/images')")] == [False, False]
     assert errors == []
     page.close()

@@ -123,8 +123,12 @@ def region_growing(
         points, reserve = as_points(seeds, shape, name="seeds"), True
         _check_distinct(points)
     # cv2.floodFill takes uint8 as is (its integer ranges equal the float ones on integer values),
-    # which spares a float copy of the whole image: the fill itself only touches the region
-    work = np.ascontiguousarray(pixels) if pixels.dtype == np.uint8 else float255(pixels)
+    # which spares a float copy of the whole image: the fill itself only touches the region. With
+    # FLOODFILL_MASK_ONLY it never writes the image, but its binding still wants a writable array.
+    if pixels.dtype == np.uint8 and pixels.flags.writeable and pixels.flags.c_contiguous:
+        work = pixels
+    else:
+        work = np.array(pixels) if pixels.dtype == np.uint8 else float255(pixels)
     labels, grown, areas = _grow(work, points, tolerance, connectivity, reserve)
     if reserve:
         _warn_blocked(work, labels, points, areas, tolerance)

@@ -126,8 +126,9 @@ function renderImages() {
     const li = document.createElement("li");
     li.dataset.id = image.id;
     li.className = state.current && state.current.id === image.id ? "current" : "";
+    if (image.done) li.classList.add("done");
     const name = document.createElement("span");
-    name.textContent = image.path;
+    name.textContent = (image.done ? "\u2713 " : "") + image.path;
     const count = document.createElement("span");
     count.className = "count" + (image.objects ? "" : " zero");
     count.textContent = image.objects;
@@ -136,7 +137,24 @@ function renderImages() {
     return li;
   }));
   const annotated = state.images.filter(i => i.objects > 0).length;
-  $("image-count").textContent = `${annotated}/${state.images.length} annotated`;
+  const done = state.images.filter(i => i.done).length;
+  $("image-count").textContent = `${annotated}/${state.images.length} annotated, ${done} done`;
+  const current = Boolean(state.current && state.current.done);
+  $("done").classList.toggle("active", current);
+  $("done").setAttribute("aria-pressed", String(current));
+}
+
+export async function toggleDone() {
+  const image = state.current;
+  if (!image) return;
+  try {
+    const result = await api("POST", `api/images/${image.id}/done`, { done: !image.done });
+    image.done = result.done;
+    renderImages();
+    message(`${image.path}: ${image.done ? "done" : "not done"}`);
+  } catch (error) {
+    message(error.message, true);
+  }
 }
 
 export async function openImage(index) {
@@ -342,6 +360,7 @@ $("propose-reject-all").onclick = () => setPending([]);
 $("accept").onclick = () => acceptPending();
 $("reject").onclick = () => rejectPending();
 $("undo").onclick = undo;
+$("done").onclick = toggleDone;
 $("redo").onclick = redo;
 $("export-format").onchange = () => { $("export").href = withToken(`api/export?format=${$("export-format").value}`); };
 $("export").addEventListener("click", async (event) => {
@@ -376,5 +395,5 @@ async function start() {
   }
 }
 
-window.seglab = { state, view, flush, openImage };
+window.seglab = { state, view, flush, openImage, api };
 start();

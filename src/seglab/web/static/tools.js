@@ -2,7 +2,7 @@
 // polygon with editable vertices, brush and eraser.
 import {
   acceptPending, chooseClass, commit, deleteObject, makeObject, redo, rejectPending, replaceObject,
-  runMethod, select, setPending, step, undo,
+  runMethod, select, setPending, step, toggleDone, undo,
 } from "./app.js";
 import { contains, fromPolygon, grow, paintDisk, tighten, union } from "./masks.js";
 
@@ -206,6 +206,7 @@ export function installTools({ state, view }) {
     if (KEYS[lower]) return setTool(KEYS[lower]);
     if (lower === "j" || key === "PageDown") return step(1);
     if (lower === "k" || key === "PageUp") return step(-1);
+    if (lower === "d") return toggleDone();
     if (key === "Enter") return state.tool === "polygon" ? closePolygon() : acceptPending();
     if (key === "Escape") { rejectPending(); return view.draw(); }
     if ((key === "Delete" || key === "Backspace") && state.selected) return deleteObject(state.selected);
