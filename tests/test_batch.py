@@ -223,6 +223,49 @@ if __name__ == "__main__":
 """
 
 
+_CRASHING_DRIVER = """
+import json, os, sys
+import numpy as np
+from seglab.core.registry import register
+from seglab.classical.threshold import otsu
+
+@register("crashy_otsu", kind="threshold")
+def crashy_otsu(image: np.ndarray):
+    if image[0, 0] == 123:
+        os._exit(3)  # as a segfault or the out-of-memory killer would end the worker
+    return otsu(image)
+
+if __name__ == "__main__":
+    from seglab.batch import run_batch
+    report = run_batch(sys.argv[1], sys.argv[2], method="crashy_otsu", workers=2, backend=sys.argv[3])
+    print(json.dumps(report.to_dict()))
+"""
+
+
+@pytest.mark.parametrize("backend", ["process", "dask"])
+def test_a_worker_that_dies_fails_only_its_image(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("distributed")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(12):
+        image = _square(i)
+        if i == 5:
+            image[0, 0] = 123
+        seglab.save_image(folder / f"im{i:02d}.png", image)
+    (tmp_path / "crashy.py").write_text(textwrap.dedent(_CRASHING_DRIVER))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    run = subprocess.run([sys.executable, str(tmp_path / "crashy.py"), str(folder), str(tmp_path / "out"), backend],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["done"] == 11 and [Path(f["path"]).name for f in report["failed"]] == ["im05.png"]
+    assert report["failed"][0]["error"].startswith("BrokenProcessPool" if backend == "process" else "KilledWorker")
+    for i in range(12):
+        if i != 5:
+            _check_outputs(tmp_path / "out", f"im{i:02d}", _square(i))
+
+
 def test_kill_minus_nine_then_rerun_leaves_every_output_complete(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import json
@@ -243,26 +244,43 @@ def pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[str, Any]]:
-    """Bounded in-flight work on a process pool; a worker that dies (out of memory, a crash in C)
-    fails the images it held and the run goes on with a fresh pool."""
+    """Bounded in-flight work on a process pool.
+
+    A worker that dies (out of memory, a crash in C) breaks the pool. The images it held are
+    then retried one at a time on a fresh pool, so only an image that kills its worker again
+    fails, and the run goes on.
+    """
     queue = iter(tasks)
     window = 4 * workers  # a million inputs do not make a million futures
+    suspects: list[dict[str, Any]] = []
     while True:
         pending: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
+        suspect = None
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=pool_context()) as pool:
             try:
+                while suspects:
+                    suspect = suspects.pop(0)
+                    result = pool.submit(process_image, suspect).result()
+                    suspect = None
+                    yield result
                 _fill(pool, pending, queue, window)
                 while pending:
                     finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    broken = False
                     for future in finished:
-                        task = pending.pop(future)
-                        yield _failure(task, "worker process died (out of memory?)") \
-                            if isinstance(future.exception(), BrokenProcessPool) else future.result()
+                        if isinstance(future.exception(), BrokenProcessPool):
+                            broken = True
+                        else:
+                            pending.pop(future)
+                            yield future.result()
+                    if broken:
+                        raise BrokenProcessPool("a worker died")
                     _fill(pool, pending, queue, window)
                 return
             except BrokenProcessPool:
-                for task in pending.values():
-                    yield _failure(task, "worker process died (out of memory?)")
+                if suspect is not None:
+                    yield _failure(suspect, _POOL_DIED)
+                suspects.extend(pending.values())
 
 
 def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]], queue: Iterator[dict[str, Any]],
@@ -274,9 +292,12 @@ def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]], queu
         pending[pool.submit(process_image, task)] = task
 
 
-def _failure(task: dict[str, Any], reason: str) -> dict[str, Any]:
+_POOL_DIED = "BrokenProcessPool: worker process died (out of memory?)"
+
+
+def _failure(task: dict[str, Any], error: str) -> dict[str, Any]:
     return {"stem": task["stem"], "path": task["path"], "key": task["key"], "status": "failed",
-            "error": f"BrokenProcessPool: {reason}", "time_s": 0.0}
+            "error": error, "time_s": 0.0}
 
 
 # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in every worker. Setting any glibc malloc tunable
@@ -371,18 +392,50 @@ class TaskGroups:
 
 
 def _run_dask(tasks: Sequence[dict[str, Any]], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+    """Groups of images on a Dask cluster, two per worker thread in flight.
+
+    A group whose workers died (Dask gives up after ``distributed.scheduler.allowed-failures``
+    retries, with ``KilledWorker``) may have died with an innocent image queued beside the culprit
+    on the same worker. Its images become suspects and are rerun one at a time with nothing else
+    in flight, so only an image that kills its worker on its own fails.
+    """
     from distributed import as_completed
 
     with dask_client(workers, scheduler) as client:
         slots = max(1, sum(client.nthreads().values()))
         groups = TaskGroups(tasks, slots)
-        # two groups per worker thread: one running, one waiting, so no worker idles between groups
-        running = as_completed([client.submit(process_images, group, pure=False) for group in groups.take(2 * slots)])
+        running = as_completed()
+        held: dict[Any, tuple[list[dict[str, Any]], bool]] = {}
+        suspects: collections.deque[dict[str, Any]] = collections.deque()
+
+        def submit(group: list[dict[str, Any]], alone: bool = False) -> None:
+            future = client.submit(process_images, group, pure=False)
+            held[future] = (group, alone)
+            running.add(future)
+
+        def refill() -> None:
+            if suspects:
+                if not held:
+                    submit([suspects.popleft()], alone=True)
+                return
+            # two groups per worker thread: one running, one waiting, so no worker idles between groups
+            while len(held) < 2 * slots and (taken := groups.take(1)):
+                submit(taken[0])
+
+        refill()
         for future in running:
-            results = future.result()
-            future.release()
+            group, alone = held.pop(future)
+            try:
+                results = future.result()
+            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: its workers died
+                if alone:
+                    results = [_failure(group[0], f"{type(error).__name__}: {' '.join(str(error).split())}")]
+                else:
+                    suspects.extend(group)
+                    results = []
+            finally:
+                future.release()
             for result in results:
                 groups.observe(result["time_s"])
-            for group in groups.take(1):
-                running.add(client.submit(process_images, group, pure=False))
+            refill()
             yield from results
