@@ -12,6 +12,7 @@ every output complete and readable. A failing image is recorded with its reason 
 goes on. See ``docs/scale.md``.
 """
 
+from seglab.batch._dask import dask_client
 from seglab.batch._files import (
     COCO_NAME,
     MANIFEST_NAME,
@@ -23,7 +24,7 @@ from seglab.batch._files import (
     remove_stale_temporaries,
     write_outputs,
 )
-from seglab.batch._run import BatchReport, dask_client, process_image, run_batch
+from seglab.batch._run import BatchReport, process_image, run_batch
 
 __all__ = [
     "COCO_NAME",
