@@ -259,7 +259,7 @@ def test_a_worker_that_dies_fails_only_its_image(tmp_path, backend):
                          env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report["done"] == 11 and [Path(f["path"]).name for f in report["failed"]] == ["im05.png"]
+    assert report["done"] == 11 and [Path(f["path"]).name for f in report["failed"]] == ["im05.png"], report
     assert report["failed"][0]["error"].startswith("BrokenProcessPool" if backend == "process" else "KilledWorker")
     for i in range(12):
         if i != 5:

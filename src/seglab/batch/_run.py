@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import json
 import logging
@@ -250,7 +251,7 @@ def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[st
     then retried one at a time on a fresh pool, so only an image that kills its worker again
     fails, and the run goes on.
     """
-    queue = iter(tasks)
+    queue = collections.deque(tasks)
     window = 4 * workers  # a million inputs do not make a million futures
     suspects: list[dict[str, Any]] = []
     while True:
@@ -283,13 +284,11 @@ def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[st
                 suspects.extend(pending.values())
 
 
-def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]], queue: Iterator[dict[str, Any]],
+def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]], queue: collections.deque[dict[str, Any]],
           window: int) -> None:
-    while len(pending) < window:
-        task = next(queue, None)
-        if task is None:
-            return
-        pending[pool.submit(process_image, task)] = task
+    while len(pending) < window and queue:
+        future = pool.submit(process_image, queue[0])  # may raise BrokenProcessPool: the task stays queued
+        pending[future] = queue.popleft()
 
 
 _POOL_DIED = "BrokenProcessPool: worker process died (out of memory?)"
