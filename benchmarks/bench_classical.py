@@ -216,10 +216,12 @@ DOC_NOTES = """
 - Where seglab saves work, the ratio is below 1: k-means fits its centres on a 20,000-pixel
   sample and then assigns every pixel (3-14x faster than `cv2.kmeans` on every pixel, with the
   same clusters on photos); GrabCut runs on the box plus a 32-pixel margin.
-- **GrabCut is by far the slowest method**: OpenCV's `cv2.grabCut` took 112 s on a 2048²
-  photo here (5 iterations, a central box). seglab's crop around the box helps when the box is
-  small relative to the image; a faster GrabCut is future work. The 2048² rows leave out
-  grabcut, quickshift and meanshift for that reason.
+- **GrabCut**: OpenCV's `cv2.grabCut` took 112 s on a 2048² photo here (5 iterations, a
+  central box over 60% of the image). seglab runs it on the box plus 32 px, shrunk to at most
+  512 px (`max_side`) for the colour models and graph cuts, then snaps the mask back to the
+  full-resolution edges with a guided filter: 4.6 s on the same photo and box. On horses enlarged
+  3x, mean IoU is unchanged (0.711 shrunk, 0.701 at full resolution, over 40 horses). The 2048²
+  rows leave out grabcut, quickshift and meanshift because their direct calls take minutes.
 - Timings on this 2-core machine are noisy when anything else runs: compare ratios, which are
   measured interleaved in the same run, rather than absolute times.
 """

@@ -46,3 +46,24 @@ def test_grabcut_weizmann_horses_mean_iou(data_dir: Path) -> None:
         ious.append((mask & truth).sum() / (mask | truth).sum())
     assert np.mean(ious) >= MEAN_IOU_FLOOR, f"mean IoU {np.mean(ious):.3f}"
     assert np.min(ious) > 0.3
+
+
+#: Horses 1-20 enlarged 3x (crops of 750-950 px, shrunk to 512 for the graph cuts): measured mean
+#: IoU 0.702 (0.718 at full resolution, which takes 2.2x longer); over horses 1-40, 0.711 and 0.701.
+ENLARGED_MEAN_IOU_FLOOR = 0.68
+
+
+def test_grabcut_on_enlarged_horses_works_shrunk(data_dir: Path) -> None:
+    root = data_dir / "weizmann_horse"
+    if not (root / "figure_ground").is_dir():
+        pytest.skip(f"Weizmann horses not found under {root}")
+    ious = []
+    for index in range(1, 21):
+        rgb, truth = _load(root, index)
+        big = cv2.resize(rgb, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+        seg = grabcut(big, box=tuple(3 * v for v in _box(truth)), iterations=3)
+        assert seg.meta["scale"] < 1
+        found = cv2.resize((seg.labels == 1).astype(np.float32), truth.shape[::-1], interpolation=cv2.INTER_AREA) > 0.5
+        ious.append((found & truth).sum() / (found | truth).sum())
+    assert np.mean(ious) >= ENLARGED_MEAN_IOU_FLOOR, f"mean IoU {np.mean(ious):.3f}"
+    assert np.min(ious) > 0.3

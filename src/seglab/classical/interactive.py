@@ -101,6 +101,7 @@ def grabcut(
     background: np.ndarray | list[tuple[float, float]] | None = None,
     iterations: int = 5,
     margin: int | None = 32,
+    max_side: int | None = 512,
     point_radius: int = 3,
     seed: int = 0,
 ) -> Segmentation:
@@ -116,12 +117,21 @@ def grabcut(
       whose mean scribble colour is closer (all probably background when only ``foreground``
       is given, all probably foreground when only ``background`` is given).
 
-    Speed: OpenCV's GrabCut takes minutes on multi-megapixel images, so with a box it runs on
-    a crop: the box plus ``margin`` pixels on each side (grown to include every scribble).
-    Outside the box the answer is background anyway, so only the background colour model
-    changes: it is learnt from the margin around the object instead of the whole image,
-    which changes little (Weizmann horses 1-40, box from the ground truth, 3 iterations: mean
-    IoU 0.736 with margin=32, 0.740 on the whole image). ``margin=None`` runs on the whole image.
+    Speed: OpenCV's GrabCut takes minutes on multi-megapixel images (112 s on a 2048² photo),
+    so seglab does two things.
+
+    - With a box it runs on a crop: the box plus ``margin`` pixels on each side (grown to
+      include every scribble). Outside the box the answer is background anyway, so only the
+      background colour model changes: it is learnt from the margin around the object instead
+      of the whole image, which changes little (Weizmann horses 1-40, box from the ground
+      truth, 3 iterations: mean IoU 0.736 with margin=32, 0.740 on the whole image).
+    - A crop longer than ``max_side`` is shrunk to it (area averaging) for the colour models and
+      graph cuts; the mask is then scaled back up and snapped to the full-resolution image
+      with a guided filter (He et al., radius 2 working pixels), and the prompts are enforced
+      again at full resolution (outside the box is background, scribbles keep their side).
+      On the 40 horses enlarged 3x (crops of 750-950 px), mean IoU was 0.701 at full
+      resolution in 2.8 s per image and 0.728 / 0.701 with ``max_side`` 400 / 600 in 0.7 / 1.9 s
+      (3 iterations).
 
     Parameters
     ----------
@@ -137,6 +147,8 @@ def grabcut(
         Rounds of colour-model fitting and graph cut.
     margin : int or None
         Pixels of context kept around the box (see above); None works on the whole image.
+    max_side : int or None
+        Longest side GrabCut itself works at (see above); None always works at full resolution.
     point_radius : int
         Radius in pixels of the disk each (x, y) point marks (0 = one pixel).
     seed : int
@@ -147,7 +159,8 @@ def grabcut(
     -------
     Segmentation
         Label 1 is the foreground (class 1 ``"foreground"``), 0 the background;
-        ``meta["crop"]`` is the (x0, y0, x1, y1) window GrabCut ran on.
+        ``meta["crop"]`` is the (x0, y0, x1, y1) window GrabCut ran on and ``meta["scale"]`` the
+        factor it was shrunk by (1.0 at full resolution).
 
     Raises
     ------
@@ -176,6 +189,7 @@ def grabcut(
         )
     iterations = check_int("iterations", iterations, minimum=1)
     margin = None if margin is None else check_int("margin", margin, minimum=0)
+    max_side = None if max_side is None else check_int("max_side", max_side, minimum=16)
     point_radius = check_int("point_radius", point_radius, minimum=0)
     seed = check_int("seed", seed, minimum=0)
     pixel_box = None if box is None else as_box(box, shape)
@@ -189,18 +203,76 @@ def grabcut(
         if pixel_box is None
         else (pixel_box[0] - x0, pixel_box[1] - y0, pixel_box[2] - x0, pixel_box[3] - y0)
     )
-    mask = _initial_mask(
-        window, local_box, None if fg is None else fg[y0:y1, x0:x1], None if bg is None else bg[y0:y1, x0:x1]
-    )
-    _check_samples(mask, local_box)
-    cv2.setRNGSeed(seed)
-    bgd_model, fgd_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(window, mask, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)
+    local_fg = None if fg is None else fg[y0:y1, x0:x1]
+    local_bg = None if bg is None else bg[y0:y1, x0:x1]
+    scale = 1.0 if max_side is None else min(1.0, max_side / max(window.shape[:2]))
+    if scale < 1.0:
+        foreground_mask = _grabcut_shrunk(window, local_box, local_fg, local_bg, scale, iterations, seed)
+    else:
+        mask = _initial_mask(window, local_box, local_fg, local_bg)
+        _check_samples(mask, local_box)
+        _run_grabcut(window, mask, iterations, seed)
+        foreground_mask = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     labels = np.zeros(shape, dtype=np.int32)
-    labels[y0:y1, x0:x1] = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    labels[y0:y1, x0:x1] = foreground_mask
     return Segmentation(
         labels,
         class_ids=np.array([1]),
         class_names=("background", "foreground"),
-        meta={"crop": [x0, y0, x1, y1], "iterations": iterations},
+        meta={"crop": [x0, y0, x1, y1], "scale": round(scale, 6), "iterations": iterations},
     )
+
+
+def _run_grabcut(window: np.ndarray, mask: np.ndarray, iterations: int, seed: int) -> None:
+    cv2.setRNGSeed(seed)
+    bgd_model, fgd_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(window, mask, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)
+
+
+def _grabcut_shrunk(
+    window: np.ndarray,
+    box: tuple[int, int, int, int] | None,
+    fg: np.ndarray | None,
+    bg: np.ndarray | None,
+    scale: float,
+    iterations: int,
+    seed: int,
+) -> np.ndarray:
+    """GrabCut on ``window`` shrunk by ``scale``; the mask back at full size, snapped to the image's edges."""
+    height, width = window.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
+    sx, sy = size[0] / width, size[1] / height
+
+    def shrink(marks: np.ndarray | None) -> np.ndarray | None:
+        # a working pixel is marked when any full-size pixel under it is, so thin scribbles survive
+        if marks is None:
+            return None
+        return cv2.resize(marks.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+
+    small_box = None
+    if box is not None:  # grown outwards to whole working pixels, so the object stays inside
+        small_box = (int(box[0] * sx), int(box[1] * sy),
+                     min(size[0], int(np.ceil(box[2] * sx))), min(size[1], int(np.ceil(box[3] * sy))))
+    mask = _initial_mask(small, small_box, shrink(fg), shrink(bg))
+    _check_samples(mask, small_box)
+    _run_grabcut(small, mask, iterations, seed)
+    chosen = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
+    soft = cv2.resize(chosen, (width, height), interpolation=cv2.INTER_LINEAR)
+    radius = max(1, round(2 / scale))
+    soft = cv2.ximgproc.guidedFilter(window, soft, radius, _GUIDE_EPS)
+    result = soft > 0.5
+    if box is not None:
+        inside = np.zeros_like(result)
+        inside[box[1] : box[3], box[0] : box[2]] = True
+        result &= inside
+    if bg is not None:
+        result &= ~bg
+    if fg is not None:
+        result |= fg
+    return result
+
+
+#: Guided-filter regularisation, in squared 8-bit grey levels: edges weaker than about 14 levels
+#: do not hold the upsampled mask boundary.
+_GUIDE_EPS = 200.0
