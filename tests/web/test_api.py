@@ -199,6 +199,27 @@ def test_preview_is_downscaled_jpeg(client):
     assert Image.open(io.BytesIO(response.content)).size == (40, 30)
 
 
+def test_region_is_the_crop_at_full_resolution_or_shrunk(client, project_dir):
+    from PIL import Image
+
+    import seglab
+
+    image = seglab.load_image(project_dir / "rect.png")
+    response = client.get(f"/api/images/{rect_id(client)}/region?x0=10&y0=5&x1=50&y1=35")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    crop = np.asarray(Image.open(io.BytesIO(response.content)), dtype=float)
+    assert crop.shape[:2] == (30, 40)
+    expected = image[5:35, 10:50].astype(float)
+    assert np.abs(crop.mean(axis=-1) - (expected.mean(axis=-1) if expected.ndim == 3 else expected)).mean() < 3
+    shrunk = client.get(f"/api/images/{rect_id(client)}/region?x0=0&y0=0&x1=80&y1=60&max_side=20")
+    assert Image.open(io.BytesIO(shrunk.content)).size == (20, 15)
+    clipped = client.get(f"/api/images/{rect_id(client)}/region?x0=70&y0=50&x1=200&y1=200")
+    assert Image.open(io.BytesIO(clipped.content)).size == (10, 10)
+    outside = client.get(f"/api/images/{rect_id(client)}/region?x0=100&y0=0&x1=120&y1=10")
+    assert outside.status_code == 400
+    assert "box must overlap the image of width 80 and height 60, got (100, 0, 120, 10)" in outside.json()["detail"]
+
+
 def test_page_and_static_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "<script type=\"module\"" in page.text

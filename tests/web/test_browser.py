@@ -213,3 +213,35 @@ def test_manual_tools_undo_redo_and_navigation(tmp_path, server_factory, browser
     assert [image["done"] for image in page.evaluate("window.seglab.api('GET', 'api/images')")] == [False, False]
     assert errors == []
     page.close()
+
+
+def test_zooming_in_loads_the_visible_part_at_full_resolution(tmp_path, server_factory, browser):
+    from PIL import Image
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    rows, cols = np.mgrid[:2000, :3000]
+    Image.fromarray(((rows + cols) % 2 * 255).astype(np.uint8)).save(folder / "checker.png")  # 1-px squares
+    server = server_factory(folder)
+    page = browser.new_page(viewport={"width": 1200, "height": 720})
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready='1'][data-loaded]")
+    centre_std = """(() => {
+        const c = document.getElementById('canvas'), ctx = c.getContext('2d');
+        const d = ctx.getImageData(c.width / 2 - 25, c.height / 2 - 25, 50, 50).data;
+        let n = 0, s = 0, s2 = 0;
+        for (let i = 0; i < d.length; i += 4) { n++; s += d[i]; s2 += d[i] * d[i]; }
+        return Math.sqrt(s2 / n - (s / n) ** 2);
+    })()"""
+    for _ in range(10):  # fit is about 0.23 screen px per image px; 1.25 ** 10 brings it past 2
+        page.keyboard.press("+")
+    wait_until(page, "document.body.dataset.detail !== undefined")
+    x0, y0, x1, y1 = (int(v) for v in page.evaluate("document.body.dataset.detail").split(","))
+    visible = page.evaluate("(() => { const v = window.seglab.view; return [...v.toImage(0, 0), "
+                            "...v.toImage(v.canvas.width, v.canvas.height)]; })()")
+    assert x0 <= visible[0] and y0 <= visible[1] and x1 >= visible[2] and y1 >= visible[3]
+    assert page.evaluate("window.seglab.view.detail.image.naturalWidth") == x1 - x0  # full resolution
+    assert page.evaluate(centre_std) > 100  # the 1-px squares, crisp (the 2048-px preview is a flat grey)
+    page.evaluate("window.seglab.view.detail = null; window.seglab.view.draw()")
+    assert page.evaluate(centre_std) < 40
+    page.close()

@@ -178,6 +178,11 @@ def _image_routes(app: FastAPI, project: Project) -> None:
         data, media = project.preview(_image_or_404(project, image_id), max_side)
         return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
+    @app.get("/api/images/{image_id}/region")
+    def region(image_id: int, x0: int, y0: int, x1: int, y1: int, max_side: int = 2048) -> Response:
+        data = project.region(_image_or_404(project, image_id), (x0, y0, x1, y1), max_side)
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
     @app.get("/files/{relative:path}")
     def original(relative: str) -> Response:
         path = resolve_under(project.root, relative)

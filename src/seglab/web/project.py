@@ -192,6 +192,28 @@ class Project:
             tmp.write_bytes(data)
         return data, "image/jpeg"
 
+    def region(self, info: dict[str, Any], box: tuple[int, int, int, int], max_side: int) -> bytes:
+        """A JPEG of the image inside ``box`` = (x0, y0, x1, y1), at full resolution or shrunk to ``max_side``.
+
+        The page asks for the part on screen when it zooms in past the preview's resolution.
+
+        Raises
+        ------
+        InputError
+            If the box is empty or outside the image.
+        """
+        from PIL import Image
+
+        from seglab.core.validate import as_box, to_uint8
+
+        x0, y0, x1, y1 = as_box(box, (info["height"], info["width"]))
+        crop = Image.fromarray(np.ascontiguousarray(to_uint8(self.pixels(info)[y0:y1, x0:x1])))
+        max_side = int(min(max(max_side, 16), MAX_PREVIEW))
+        crop.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        crop.convert("RGB").save(buffer, format="JPEG", quality=92)
+        return buffer.getvalue()
+
     # ------------------------------------------------------------------ export
     def items(self) -> list[tuple[Path, Any]]:
         """``(image_path, Segmentation)`` for every annotated image (later objects drawn on top)."""

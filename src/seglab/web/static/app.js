@@ -171,7 +171,8 @@ export async function openImage(index) {
   if (state.current !== image) return;
   state.objects = objects.map(o => ({ ...o, mask: fromRuns(o.mask) }));
   state.saved = new Map(state.objects.map(o => [o.uid, o]));
-  view.show(bitmap, image.width, image.height);
+  view.show(bitmap, image.width, image.height, ([x0, y0, x1, y1], maxSide) =>
+    withToken(`api/images/${image.id}/region?x0=${x0}&y0=${y0}&x1=${x1}&y1=${y1}&max_side=${maxSide}`));
   renderObjects();
   setSaveState("saved");
   document.body.dataset.loaded = String(image.id);

@@ -1,4 +1,5 @@
-// The canvas: the image (a downscaled preview drawn at full-image size), the objects' overlay,
+// The canvas: the image (a downscaled preview drawn at full-image size, and once zoomed in past
+// the preview's resolution, the part on screen at full resolution over it), the objects' overlay,
 // pending proposals and the tool being drawn; pan and zoom as one transform screen = image * s + t.
 import { paint } from "./masks.js";
 
@@ -8,6 +9,7 @@ export class View {
     this.ctx = canvas.getContext("2d");
     this.s = 1; this.tx = 0; this.ty = 0;
     this.image = null; this.width = 0; this.height = 0;
+    this.detail = null; this.detailUrl = null; this.detailTimer = 0;
     this.layers = () => ({ objects: [], pending: [], sketch: null });
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
   }
@@ -19,9 +21,39 @@ export class View {
     this.draw();
   }
 
-  show(image, width, height) {
+  show(image, width, height, detailUrl = null) {
     this.image = image; this.width = width; this.height = height;
+    this.detail = null; this.detailUrl = detailUrl;
+    delete document.body.dataset.detail;
     this.fit();
+  }
+
+  // After zooming or panning settles: when screen pixels are finer than the preview's, fetch the
+  // visible part (plus a margin, so small pans need nothing new) at up to screen resolution.
+  scheduleDetail() {
+    clearTimeout(this.detailTimer);
+    this.detailTimer = setTimeout(() => this.loadDetail(), 150);
+  }
+
+  loadDetail() {
+    if (!this.image || !this.detailUrl || this.s <= this.image.naturalWidth / this.width) return;
+    const [ax, ay] = this.toImage(0, 0), [bx, by] = this.toImage(this.canvas.width, this.canvas.height);
+    const mx = (bx - ax) / 4, my = (by - ay) / 4;
+    const box = [Math.max(0, Math.floor(ax - mx)), Math.max(0, Math.floor(ay - my)),
+                 Math.min(this.width, Math.ceil(bx + mx)), Math.min(this.height, Math.ceil(by + my))];
+    if (box[0] >= box[2] || box[1] >= box[3]) return;
+    const maxSide = Math.ceil(Math.max(this.canvas.width, this.canvas.height) * 1.5);
+    const d = this.detail;
+    const scale = Math.min(1, maxSide / Math.max(box[2] - box[0], box[3] - box[1]));
+    if (d && d.box[0] <= ax && d.box[1] <= ay && d.box[2] >= bx && d.box[3] >= by && d.scale >= Math.min(1, this.s)) return;
+    const img = new Image(), image = this.image;
+    img.onload = () => {
+      if (this.image !== image) return;  // another image was opened meanwhile
+      this.detail = { image: img, box, scale };
+      document.body.dataset.detail = box.join(",");
+      this.draw();
+    };
+    img.src = this.detailUrl(box, maxSide);
   }
 
   fit() {
@@ -31,6 +63,7 @@ export class View {
     this.tx = (this.canvas.width - this.width * s) / 2;
     this.ty = (this.canvas.height - this.height * s) / 2;
     this.draw();
+    this.scheduleDetail();
   }
 
   toImage(sx, sy) { return [(sx - this.tx) / this.s, (sy - this.ty) / this.s]; }
@@ -41,9 +74,10 @@ export class View {
     const [x, y] = this.toImage(sx, sy);
     this.s = s; this.tx = sx - x * s; this.ty = sy - y * s;
     this.draw();
+    this.scheduleDetail();
   }
 
-  pan(dx, dy) { this.tx += dx; this.ty += dy; this.draw(); }
+  pan(dx, dy) { this.tx += dx; this.ty += dy; this.draw(); this.scheduleDetail(); }
 
   draw() {
     const { ctx, canvas } = this;
@@ -54,6 +88,10 @@ export class View {
     ctx.setTransform(this.s, 0, 0, this.s, this.tx, this.ty);
     ctx.imageSmoothingEnabled = this.s < 2;
     ctx.drawImage(this.image, 0, 0, this.width, this.height);
+    if (this.detail) {
+      const [x0, y0, x1, y1] = this.detail.box;
+      ctx.drawImage(this.detail.image, x0, y0, x1 - x0, y1 - y0);
+    }
     ctx.imageSmoothingEnabled = false;
     const { objects, pending, sketch, selected } = this.layers();
     for (const obj of objects) {
