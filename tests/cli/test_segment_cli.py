@@ -138,6 +138,9 @@ def test_segment_tiled_in_parallel_matches_untiled(tmp_path, rng, parallel):
                               "without; for many images use `seglab batch`")),
         (["--tiled", "--local-cluster", "--scheduler", "tcp://x:1"],
          "InputError: --local-cluster and --scheduler must not be given together, got both"),
+        (["--tiled", "-m", "model", "-p", "model=m.pt", "--local-cluster"],
+         "InputError: --local-cluster must be left out with -m model (a deep model's tiles run in batches on "
+         "one device), got it"),
     ],
 )
 def test_segment_parallel_options_errors(image_file, tmp_path, options, message):

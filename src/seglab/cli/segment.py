@@ -77,6 +77,9 @@ def segment_command(
                          "one image), got it without; for many images use `seglab batch`")
     if local_cluster and scheduler:
         raise InputError("--local-cluster and --scheduler must not be given together, got both")
+    if method == "model" and any(parallel.values()):
+        raise InputError(f"{next(k for k, v in parallel.items() if v)} must be left out with -m model (a deep "
+                         "model's tiles run in batches on one device), got it")
     files = expand_images(images)
     if tiled:
         _segment_tiled(files, method, params, out, tile=tile, connected=connected, workers=workers,
