@@ -4,6 +4,7 @@
     python benchmarks/bench_scale.py tiled --sizes 1000 2000 4000
     python benchmarks/bench_scale.py huge --size 20000          # 20000 x 20000 RGB, otsu + components
     python benchmarks/bench_scale.py huge --size 20000 --unet   # ... and a U-Net through the same tiles
+    python benchmarks/bench_scale.py tiles --size 8000          # one image's tiles: 1 process, 2, Dask x2
 
 Every memory figure is the peak resident set (ru_maxrss) of a fresh child process that does only
 that one run, so numbers do not leak between measurements.
@@ -135,9 +136,31 @@ def bench_tiled(sizes: list[int], untiled: bool = True, unet: bool = False) -> d
     return rows
 
 
+def bench_tiles(size: int) -> dict:
+    """One image's tiles (otsu + connected components) in this process, on 2 processes, on Dask x2."""
+    from seglab.batch import dask_client
+    from seglab.tiling import segment_tiled
+
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "img.tif"
+        _write_tiff(path, size)
+        for label, kwargs in (("1 process", {}), ("process x2", {"workers": 2})):
+            start = time.perf_counter()
+            segment_tiled(path, "otsu", Path(tmp) / "out.tif", connected=True, **kwargs)
+            rows[label] = round(time.perf_counter() - start, 2)
+        with dask_client(2, None) as client:
+            start = time.perf_counter()  # the cluster is up: its start-up is not counted
+            segment_tiled(path, "otsu", Path(tmp) / "out.tif", connected=True, client=client)
+            rows["dask x2"] = round(time.perf_counter() - start, 2)
+    rows["speed-up process x2"] = round(rows["1 process"] / rows["process x2"], 2)
+    rows["speed-up dask x2"] = round(rows["1 process"] / rows["dask x2"], 2)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("batch", "tiled", "huge"))
+    parser.add_argument("part", choices=("batch", "tiled", "huge", "tiles"))
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
@@ -148,6 +171,8 @@ def main() -> None:
         result = bench_batch(args.images, args.size, args.method)
     elif args.part == "tiled":
         result = bench_tiled(args.sizes, unet=args.unet)
+    elif args.part == "tiles":
+        result = bench_tiles(args.size)
     else:
         result = bench_tiled([args.size], untiled=False, unet=args.unet)
     result["peak_mb_parent"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
