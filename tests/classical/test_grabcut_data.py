@@ -35,13 +35,18 @@ def _box(truth: np.ndarray) -> tuple[int, int, int, int]:
     )
 
 
-def test_grabcut_weizmann_horses_mean_iou(data_dir: Path) -> None:
+@pytest.fixture
+def horses(data_dir: Path) -> Path:
     root = data_dir / "weizmann_horse"
     if not (root / "figure_ground").is_dir():
         pytest.skip(f"Weizmann horses not found under {root}")
+    return root
+
+
+def test_grabcut_weizmann_horses_mean_iou(horses: Path) -> None:
     ious = []
     for index in range(1, 41):
-        rgb, truth = _load(root, index)
+        rgb, truth = _load(horses, index)
         mask = grabcut(rgb, box=_box(truth), iterations=3).labels == 1
         ious.append((mask & truth).sum() / (mask | truth).sum())
     assert np.mean(ious) >= MEAN_IOU_FLOOR, f"mean IoU {np.mean(ious):.3f}"
@@ -53,13 +58,10 @@ def test_grabcut_weizmann_horses_mean_iou(data_dir: Path) -> None:
 ENLARGED_MEAN_IOU_FLOOR = 0.68
 
 
-def test_grabcut_on_enlarged_horses_works_shrunk(data_dir: Path) -> None:
-    root = data_dir / "weizmann_horse"
-    if not (root / "figure_ground").is_dir():
-        pytest.skip(f"Weizmann horses not found under {root}")
+def test_grabcut_on_enlarged_horses_works_shrunk(horses: Path) -> None:
     ious = []
     for index in range(1, 21):
-        rgb, truth = _load(root, index)
+        rgb, truth = _load(horses, index)
         big = cv2.resize(rgb, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
         seg = grabcut(big, box=tuple(3 * v for v in _box(truth)), iterations=3)
         assert seg.meta["scale"] < 1
