@@ -284,8 +284,8 @@ def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[st
                 suspects.extend(pending.values())
 
 
-def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]], queue: collections.deque[dict[str, Any]],
-          window: int) -> None:
+def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]],
+          queue: collections.deque[dict[str, Any]], window: int) -> None:
     while len(pending) < window and queue:
         future = pool.submit(process_image, queue[0])  # may raise BrokenProcessPool: the task stays queued
         pending[future] = queue.popleft()

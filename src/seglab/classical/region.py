@@ -195,7 +195,8 @@ def _warn_blocked(work: np.ndarray, labels: np.ndarray, points: np.ndarray, area
         x, y = (int(v) for v in points[index])
         window = labels[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2]
         values = work[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].astype(np.float32)
-        close = np.abs(values - values[min(y, 1), min(x, 1)]).reshape(window.shape + (-1,)).max(axis=2) <= tolerance
+        seed_value = values[min(y, 1), min(x, 1)]  # the seed's place in its 3x3 window
+        close = np.abs(values - seed_value).reshape(window.shape + (-1,)).max(axis=2) <= tolerance
         earlier = window[close & (window > 0) & (window <= index)]
         if earlier.size:
             warnings.warn(
