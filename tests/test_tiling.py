@@ -125,12 +125,32 @@ def test_errors(kwargs, message):
         segment_tiled(_blobs((40, 40)), **{"method": "otsu", **kwargs})
 
 
-@pytest.mark.parametrize("parallel", ["processes", "dask"])
-def test_tiles_of_one_image_in_parallel_equal_untiled(tmp_path, parallel):
+@pytest.mark.parametrize(("dtype", "passes"), [(np.uint8, ["gray_counts"]),
+                                               (np.float64, ["gray_range", "gray_histogram"])])
+def test_otsu_histogram_pass_runs_through_the_tile_mapper(dtype, passes):
+    from seglab.tiling import plan_method
+    from seglab.tiling._io import open_image
+
+    calls = []
+
+    def spy(function, items):
+        calls.append((function.func.__name__, len(items)))
+        return map(function, items)
+
+    image = _blobs(dtype=dtype)
+    plan, meta = plan_method("otsu", open_image(image), {}, tile=64, halo=0, connected=False, map_tiles=spy)
+    assert calls == [(name, 5 * 7) for name in passes]  # 300 x 410 in 64-pixel tiles
+    assert meta["threshold"] == seglab.segment(image, "otsu").meta["threshold"]
+
+
+@pytest.mark.parametrize(("parallel", "dtype"), [("processes", np.uint8), ("processes", np.uint16),
+                                                ("processes", np.float32), ("dask", np.uint8), ("dask", np.float32)])
+def test_tiles_of_one_image_in_parallel_equal_untiled(tmp_path, parallel, dtype):
     distributed = pytest.importorskip("distributed")
-    image = _blobs()
+    image = _blobs(dtype=dtype)
     path = seglab.save_image(tmp_path / "blobs.tif", image)
-    reference = seglab.segment(image, "otsu").split_connected()
+    assert seglab.load_image(path).dtype == dtype  # the TIFF keeps it: Otsu's histogram pass is per dtype
+    reference = seglab.segment(seglab.load_image(path), "otsu").split_connected()
     if parallel == "processes":
         tiled = segment_tiled(path, "otsu", tile=64, connected=True, workers=2)
     else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from seglab.core.errors import InputError
 from seglab.core.segmentation import Segmentation, json_safe
-from seglab.tiling._global import Tile, global_otsu, tile_grid
+from seglab.tiling._global import Tile, TileMap, global_otsu, tile_grid
 from seglab.tiling._io import LazyImage, label_dtype, open_image, write_tiled_tiff
 from seglab.tiling._stitch import TilePlan, TileResult, merge_tables, run_tile
 
@@ -25,8 +27,13 @@ PIXELWISE = ("otsu", "threshold", "adaptive")
 
 
 def plan_method(method: str, image: LazyImage, params: dict[str, Any], *, tile: int, halo: int,
-                connected: bool) -> tuple[TilePlan, dict[str, Any]]:
-    """How ``method`` runs on tiles: global parameters first (Otsu), the halo it needs, and the joining mode."""
+                connected: bool, map_tiles: TileMap | None = None, source: Any = None
+                ) -> tuple[TilePlan, dict[str, Any]]:
+    """How ``method`` runs on tiles: global parameters first (Otsu), the halo it needs, and the joining mode.
+
+    ``map_tiles`` and ``source`` (the image's path) run the pass over the tiles that global
+    parameters need on workers; by default it runs here.
+    """
     from seglab.core.registry import check_params, get_method
 
     info = get_method(method)
@@ -34,7 +41,7 @@ def plan_method(method: str, image: LazyImage, params: dict[str, Any], *, tile: 
     meta: dict[str, Any] = {}
     name, tile_params = info.name, dict(params)
     if info.name == "otsu":
-        found = global_otsu(image, tile)
+        found = global_otsu(image, tile, map_tiles, source)
         if "constant" in found:
             raise InputError(f"image must not be constant for tiled otsu, got every pixel {found['constant']:g}")
         name, tile_params = "threshold", {"value": found["value"], "invert": bool(params.get("invert", False))}
@@ -131,17 +138,18 @@ def segment_tiled(
             raise InputError("workers and client must be left out for method 'model' (its tiles run as batches "
                              f"on one device), got workers={workers}, client={client!r}")
         return _segment_tiled_deep(lazy, out_path, tile=tile, halo=halo, start=start, params=params)
-    plan, meta = plan_method(method, lazy, params, tile=tile, halo=halo, connected=connected)
-    tiles = tile_grid(lazy.shape, tile, plan.halo)
     source = lazy.path if (workers > 1 or client is not None) else lazy
     if source is None:
         raise InputError("image must be a file for workers > 1 or a Dask client, got an array")
-    meta.update(method=method, params=json_safe(params), tile=tile, halo=plan.halo, mode=plan.mode,
-                shape=[lazy.height, lazy.width])
-    with tempfile.TemporaryDirectory(prefix="seglab-tiles-") as scratch:
+    with tile_mapper(workers, client) as map_tiles, tempfile.TemporaryDirectory(prefix="seglab-tiles-") as scratch:
+        plan, meta = plan_method(method, lazy, params, tile=tile, halo=halo, connected=connected,
+                                 map_tiles=map_tiles, source=source)
+        tiles = tile_grid(lazy.shape, tile, plan.halo)
+        meta.update(method=method, params=json_safe(params), tile=tile, halo=plan.halo, mode=plan.mode,
+                    shape=[lazy.height, lazy.width])
         store = _Store(Path(scratch), keep_in_memory=out_path is None)
         results = {}
-        for result in _map_tiles(source, tiles, plan, lazy.width, workers, client):
+        for result in map_tiles(partial(run_tile, source, plan=plan, width=lazy.width), tiles):
             store.put(result)
             result.labels = None  # stitching needs only the seam bands and tables
             results[(result.tile.row, result.tile.col)] = result
@@ -220,28 +228,32 @@ def _relabel(store: _Store, tile: Tile, tables: dict[tuple[int, int], np.ndarray
     return block if tables is None else tables[(tile.row, tile.col)][block]
 
 
-def _map_tiles(source: Any, tiles: list[Tile], plan: TilePlan, width: int, workers: int, client: Any
-               ) -> Iterator[TileResult]:
+@contextlib.contextmanager
+def tile_mapper(workers: int, client: Any) -> Iterator[TileMap]:
+    """A ``map_tiles(function, items)`` that yields results as they finish: on a Dask cluster, on
+    ``workers`` local processes (one pool for every pass over the tiles), or here, in order."""
     if client is not None:
-        from distributed import as_completed
+        def on_cluster(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+            from distributed import as_completed
 
-        futures = client.map(run_tile, [source] * len(tiles), tiles, [plan] * len(tiles), [width] * len(tiles),
-                             pure=False)
-        for future in as_completed(futures):
-            yield future.result()
-            future.release()
+            for future in as_completed(client.map(function, items, pure=False)):
+                yield future.result()
+                future.release()
+
+        yield on_cluster
     elif workers > 1:
         import concurrent.futures as cf
 
         from seglab.batch._run import pool_context
 
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-            futures = [pool.submit(run_tile, source, t, plan, width) for t in tiles]
-            for future in cf.as_completed(futures):
-                yield future.result()
+            def on_pool(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+                for future in cf.as_completed([pool.submit(function, item) for item in items]):
+                    yield future.result()
+
+            yield on_pool
     else:
-        for t in tiles:
-            yield run_tile(source, t, plan, width)
+        yield lambda function, items: map(function, items)
 
 
 def _as_segmentation(labels: np.ndarray, plan: TilePlan, count: int, meta: dict[str, Any]) -> Segmentation:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from seglab.tiling._io import LazyImage
 
-__all__ = ["Tile", "global_otsu", "gray_tiles", "otsu_from_histogram_u8", "tile_grid"]
+__all__ = ["Tile", "TileMap", "global_otsu", "gray_tiles", "otsu_from_histogram_u8", "tile_grid"]
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,39 @@ def tile_grid(shape: tuple[int, ...], tile: int, halo: int) -> list[Tile]:
     return tiles
 
 
+#: ``map_tiles(function, items)``: yields ``function(item)`` for each item, in any order, here or in
+#: worker processes (see ``seglab.tiling._engine.tile_mapper``).
+TileMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
+
+
 def gray_tiles(image: LazyImage, tile: int) -> Iterator[np.ndarray]:
     """The grey levels of each core (no halo, so every pixel once), as the methods compute them."""
-    from seglab.core.validate import to_gray
-
     for t in tile_grid(image.shape, tile, 0):
-        yield to_gray(image.read(*t.core))
+        yield _gray(image, t.core)
+
+
+def _gray(source: Any, core: tuple[int, int, int, int]) -> np.ndarray:
+    from seglab.core.validate import to_gray
+    from seglab.tiling._io import open_image
+
+    image = source if isinstance(source, LazyImage) else open_image(source)
+    return to_gray(image.read(*core))
+
+
+def gray_range(source: Any, core: tuple[int, int, int, int]) -> tuple[Any, Any]:
+    """(min, max) grey level of one core."""
+    gray = _gray(source, core)
+    return gray.min(), gray.max()
+
+
+def gray_counts(source: Any, levels: int, core: tuple[int, int, int, int]) -> np.ndarray:
+    """How many pixels of one (integer) core have each grey level."""
+    return np.bincount(_gray(source, core).ravel(), minlength=levels)
+
+
+def gray_histogram(source: Any, low: float, high: float, core: tuple[int, int, int, int]) -> np.ndarray:
+    """The 256-bin histogram of one (float) core over ``[low, high]``."""
+    return np.histogram(_gray(source, core), bins=256, range=(low, high))[0]
 
 
 def otsu_from_histogram_u8(counts: np.ndarray) -> float:
@@ -74,31 +102,35 @@ def otsu_from_histogram_u8(counts: np.ndarray) -> float:
     return float(max_val)
 
 
-def global_otsu(image: LazyImage, tile: int) -> dict[str, Any]:
-    """Otsu's threshold of the whole image from streamed histograms; equal to :func:`seglab.classical.threshold.otsu`'s.
+def global_otsu(image: LazyImage, tile: int, map_tiles: TileMap | None = None, source: Any = None) -> dict[str, Any]:
+    """Otsu's threshold of the whole image from per-tile histograms; equal to :func:`seglab.classical.threshold.otsu`'s.
+
+    ``map_tiles`` runs the per-tile passes (on worker processes or a Dask cluster, reading
+    ``source``, the image's path); by default they run here, one tile after another.
 
     Returns ``{"value": T}``, or ``{"constant": level}`` for a constant image.
     """
     from skimage.filters import threshold_otsu
 
+    map_tiles = map_tiles or (lambda function, items: map(function, items))
+    source = image if source is None else source
+    cores = [t.core for t in tile_grid(image.shape, tile, 0)]
     dtype = np.dtype(image.dtype)
     if dtype not in (np.uint8, np.uint16):
         low = high = None  # numpy scalars of the grey dtype, as np.histogram(range=None) uses them
-        for gray in gray_tiles(image, tile):
-            a, b = gray.min(), gray.max()
+        for a, b in map_tiles(partial(gray_range, source), cores):
             low, high = (a, b) if low is None else (min(low, a), max(high, b))
         if low == high:
             return {"constant": float(low)}
         counts = np.zeros(256, np.int64)
-        edges = None
-        for gray in gray_tiles(image, tile):
-            part, edges = np.histogram(gray, bins=256, range=(float(low), float(high)))
+        for part in map_tiles(partial(gray_histogram, source, float(low), float(high)), cores):
             counts += part
+        edges = np.histogram_bin_edges(np.array([low, high]), bins=256, range=(float(low), float(high)))
         return {"value": _float_level(counts, edges)}
     levels = 256 if dtype == np.uint8 else 65536
     counts = np.zeros(levels, np.int64)
-    for gray in gray_tiles(image, tile):
-        counts += np.bincount(gray.ravel(), minlength=levels)
+    for part in map_tiles(partial(gray_counts, source, levels), cores):
+        counts += part
     present = np.flatnonzero(counts)
     if present[0] == present[-1]:
         return {"constant": float(present[0])}

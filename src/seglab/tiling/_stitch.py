@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from seglab.tiling._global import Tile
-from seglab.tiling._io import LazyImage, open_image
+from seglab.tiling._io import LazyImage, label_dtype, open_image
 
 __all__ = ["TilePlan", "TileResult", "merge_tables", "run_tile"]
 
@@ -70,13 +70,24 @@ def run_tile(source: Any, tile: Tile, plan: TilePlan, width: int) -> TileResult:
         result = TileResult(tile, core, count)
         result.bands = _bands(labels, tile)
     result.first = _first_pixels(result.labels, count, tile, width)
+    # the smallest dtype that holds the tile's ids: a quarter of the bytes to pickle back from a
+    # worker and to keep on disk until stitching, for most tiles
+    result.labels = result.labels.astype(label_dtype(count), copy=False)
     return result
 
 
 def _first_pixels(labels: np.ndarray, count: int, tile: Tile, width: int) -> np.ndarray:
     """Global raster index of each local id's first pixel in the core (a large sentinel when absent)."""
     first = np.full(count + 1, np.iinfo(np.int64).max, np.int64)
-    ids, index = np.unique(labels.ravel(), return_index=True)
+    flat = labels.ravel()
+    # Ids numbered in raster order of their first pixel (connected components always are) first
+    # appear exactly where the running maximum steps up by one: one linear pass instead of a sort.
+    steps = np.diff(np.maximum.accumulate(flat), prepend=0)
+    if count and flat.min() >= 0 and steps.max() <= 1:
+        index = np.flatnonzero(steps)
+        ids = flat[index]
+    else:
+        ids, index = np.unique(flat, return_index=True)
     rows, cols = np.divmod(index, labels.shape[1])
     first[ids] = (rows + tile.core[0]) * width + cols + tile.core[2]
     return first[1:]
