@@ -12,7 +12,8 @@ import numpy as np
 
 from seglab.tiling._io import LazyImage
 
-__all__ = ["Tile", "TileMap", "global_otsu", "gray_tiles", "otsu_from_histogram_u8", "tile_grid"]
+__all__ = ["Tile", "TileMap", "global_otsu", "gray_counts", "gray_histogram", "gray_range",
+           "otsu_from_histogram_u8", "tile_grid"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,8 @@ def tile_grid(shape: tuple[int, ...], tile: int, halo: int) -> list[Tile]:
 TileMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
-def gray_tiles(image: LazyImage, tile: int) -> Iterator[np.ndarray]:
-    """The grey levels of each core (no halo, so every pixel once), as the methods compute them."""
-    for t in tile_grid(image.shape, tile, 0):
-        yield _gray(image, t.core)
-
-
 def _gray(source: Any, core: tuple[int, int, int, int]) -> np.ndarray:
+    """The grey levels of one core (no halo, so every pixel counts once), as the methods compute them."""
     from seglab.core.validate import to_gray
     from seglab.tiling._io import open_image
 
