@@ -185,6 +185,17 @@ def test_local_cluster_workers_keep_adaptive_malloc_and_our_environment_is_resto
     assert dict(os.environ) == before
 
 
+def test_two_local_clusters_at_once_do_not_fight_over_a_port():
+    pytest.importorskip("distributed")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with dask_client(1, None) as first, dask_client(1, None) as second:
+            assert first.scheduler.address != second.scheduler.address
+    assert not [w for w in caught if "already in use" in str(w.message)]
+
+
 def test_task_groups_grow_with_quick_images_and_shrink_at_the_end():
     tasks = [{"stem": str(i)} for i in range(100)]
     groups = TaskGroups(tasks, slots=2, target_s=0.5)

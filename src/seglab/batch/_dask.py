@@ -20,6 +20,11 @@ __all__ = ["LOCAL_CLUSTER_CONFIG", "TaskGroups", "dask_client", "process_images"
 LOCAL_CLUSTER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
+# No dashboard, and the scheduler's small HTTP server (health checks) on a free port of this
+# machine only: with Dask's default, a second cluster warns that port 8787 is in use.
+_NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
+
 @contextlib.contextmanager
 def _environ_restored() -> Iterator[None]:
     """Undo what Dask's nannies write into this process's ``os.environ`` (``OMP_NUM_THREADS=1`` and
@@ -49,7 +54,8 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
     with (
         _environ_restored(),
         dask.config.set(LOCAL_CLUSTER_CONFIG),
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                     scheduler_kwargs=_NO_DASHBOARD) as cluster,
         Client(cluster) as client,
     ):
         yield client
