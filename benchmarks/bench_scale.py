@@ -72,14 +72,14 @@ import json, resource, time, sys, numpy as np, seglab
 sys.path.insert(0, {bench!r})
 from bench_scale import _image
 from seglab.tiling import segment_tiled
-mode, size, path = {mode!r}, {size}, {path!r}
+mode, size, path, backend = {mode!r}, {size}, {path!r}, {backend!r}
 start = time.perf_counter()
 if mode == "untiled":
     seg = seglab.segment(seglab.load_image(path, max_pixels=None), "otsu").split_connected()
     n = len(seg)
 elif mode == "unet":
     out = segment_tiled(path, "model", path + ".unet.tif", tile=1024, halo=32, model=path + ".pt",
-                        backend="torch", batch_size=1)
+                        backend=backend, batch_size=1)
     n = json.load(open(path + ".unet.json"))["n_regions"]
 else:
     out = segment_tiled(path, "otsu", path + ".labels.tif", tile=1024, connected=True)
@@ -113,19 +113,19 @@ def _unet_checkpoint(path: str) -> None:
                      decoder_channels=[64, 32, 16, 8]).save(path)
 
 
-def bench_tiled(sizes: list[int], untiled: bool = True, unet: bool = False) -> dict:
+def bench_tiled(sizes: list[int], untiled: bool = True, unet: bool = False, backend: str = "auto") -> dict:
     bench = str(Path(__file__).parent)
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             path = str(Path(tmp) / f"img{size}.tif")
             _write_tiff(Path(path), size)
-            row = {"tiled": _child(_RUN.format(bench=bench, mode="tiled", size=size, path=path))}
+            row = {"tiled": _child(_RUN.format(bench=bench, mode="tiled", size=size, path=path, backend=backend))}
             if unet:
                 _unet_checkpoint(path + ".pt")
-                row["unet_tiled"] = _child(_RUN.format(bench=bench, mode="unet", size=size, path=path))
+                row["unet_tiled"] = _child(_RUN.format(bench=bench, mode="unet", size=size, path=path, backend=backend))
             if untiled:
-                row["untiled"] = _child(_RUN.format(bench=bench, mode="untiled", size=size, path=path))
+                row["untiled"] = _child(_RUN.format(bench=bench, mode="untiled", size=size, path=path, backend=backend))
             row["tiled"]["s_per_mpixel"] = round(row["tiled"]["s"] / (size * size / 1e6), 4)
             if untiled:
                 # the same labels either way (tests check it); what tiling costs or saves
@@ -166,15 +166,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
     parser.add_argument("--method", default="otsu", help="batch: the method run on every image")
     parser.add_argument("--unet", action="store_true", help="huge/tiled: also a light U-Net through the tiles")
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+                        help="the U-Net's backend: auto (the default users get: ONNX Runtime on CPU) or one of them")
     args = parser.parse_args()
     if args.part == "batch":
         result = bench_batch(args.images, args.size, args.method)
     elif args.part == "tiled":
-        result = bench_tiled(args.sizes, unet=args.unet)
+        result = bench_tiled(args.sizes, unet=args.unet, backend=args.backend)
     elif args.part == "tiles":
         result = bench_tiles(args.size)
     else:
-        result = bench_tiled([args.size], untiled=False, unet=args.unet)
+        result = bench_tiled([args.size], untiled=False, unet=args.unet, backend=args.backend)
     result["peak_mb_parent"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result, indent=2))
 
