@@ -171,21 +171,13 @@ class Project:
         return image
 
     def preview(self, info: dict[str, Any], max_side: int) -> tuple[bytes, str]:
-        """A downscaled JPEG (PNG for small or grey-with-alpha images) of at most ``max_side`` pixels."""
-        from PIL import Image
-
-        from seglab.core.validate import to_uint8
-
+        """A downscaled JPEG of at most ``max_side`` pixels, cached on disk."""
         max_side = int(min(max(max_side, 16), MAX_PREVIEW))
         stamp = int(self.path(info).stat().st_mtime)
         cache = self.root / PRIVATE / "previews" / f"{info['id']}_{max_side}_{stamp}.jpg"
         if cache.is_file():
             return cache.read_bytes(), "image/jpeg"
-        image = Image.fromarray(to_uint8(self.pixels(info)))
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=90)
-        data = buffer.getvalue()
+        data = _jpeg(self.pixels(info), max_side, quality=90)
         from seglab.core.atomic import atomic_path
 
         with atomic_path(cache) as tmp:
@@ -202,17 +194,10 @@ class Project:
         InputError
             If the box is empty or outside the image.
         """
-        from PIL import Image
-
-        from seglab.core.validate import as_box, to_uint8
+        from seglab.core.validate import as_box
 
         x0, y0, x1, y1 = as_box(box, (info["height"], info["width"]))
-        crop = Image.fromarray(np.ascontiguousarray(to_uint8(self.pixels(info)[y0:y1, x0:x1])))
-        max_side = int(min(max(max_side, 16), MAX_PREVIEW))
-        crop.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        crop.convert("RGB").save(buffer, format="JPEG", quality=92)
-        return buffer.getvalue()
+        return _jpeg(self.pixels(info)[y0:y1, x0:x1], max_side, quality=92)
 
     # ------------------------------------------------------------------ export
     def items(self) -> list[tuple[Path, Any]]:
@@ -270,3 +255,17 @@ class Project:
             folder = self.export(format, Path(tmp) / format.lower())
             archive = shutil.make_archive(str(Path(tmp) / "export"), "zip", folder)
             return Path(archive).read_bytes(), "application/zip", f"{self.root.name}-{format.lower()}.zip"
+
+
+def _jpeg(pixels: np.ndarray, max_side: int, *, quality: int) -> bytes:
+    """``pixels`` as an RGB JPEG shrunk (Lanczos) to fit ``max_side`` (clamped to 16..MAX_PREVIEW)."""
+    from PIL import Image
+
+    from seglab.core.validate import to_uint8
+
+    max_side = int(min(max(max_side, 16), MAX_PREVIEW))
+    image = Image.fromarray(np.ascontiguousarray(to_uint8(pixels)))
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
