@@ -205,13 +205,17 @@ def grabcut(
     local_fg = None if fg is None else fg[y0:y1, x0:x1]
     local_bg = None if bg is None else bg[y0:y1, x0:x1]
     scale = 1.0 if max_side is None else min(1.0, max_side / max(window.shape[:2]))
+    work, prompts = window, (local_box, local_fg, local_bg)
     if scale < 1.0:
-        foreground_mask = _grabcut_shrunk(window, local_box, local_fg, local_bg, scale, iterations, seed)
-    else:
-        mask = _initial_mask(window, local_box, local_fg, local_bg)
-        _check_samples(mask, local_box)
-        _run_grabcut(window, mask, iterations, seed)
-        foreground_mask = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+        work, prompts = _shrink(window, local_box, local_fg, local_bg, scale)
+    mask = _initial_mask(work, *prompts)
+    _check_samples(mask, prompts[0])
+    cv2.setRNGSeed(seed)
+    bgd_model, fgd_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(work, mask, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)
+    foreground_mask = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    if scale < 1.0:
+        foreground_mask = _snap_to_full_size(foreground_mask, window, local_box, local_fg, local_bg, scale)
     labels = np.zeros(shape, dtype=np.int32)
     labels[y0:y1, x0:x1] = foreground_mask
     return Segmentation(
@@ -222,25 +226,19 @@ def grabcut(
     )
 
 
-def _run_grabcut(window: np.ndarray, mask: np.ndarray, iterations: int, seed: int) -> None:
-    cv2.setRNGSeed(seed)
-    bgd_model, fgd_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(window, mask, None, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_MASK)
+Prompts = tuple[tuple[int, int, int, int] | None, np.ndarray | None, np.ndarray | None]
 
 
-def _grabcut_shrunk(
+def _shrink(
     window: np.ndarray,
     box: tuple[int, int, int, int] | None,
     fg: np.ndarray | None,
     bg: np.ndarray | None,
     scale: float,
-    iterations: int,
-    seed: int,
-) -> np.ndarray:
-    """GrabCut on ``window`` shrunk by ``scale``; the mask back at full size, snapped to the image's edges."""
+) -> tuple[np.ndarray, Prompts]:
+    """``window`` shrunk by ``scale`` (area averaging) and the prompts on the shrunk grid."""
     height, width = window.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
     sx, sy = size[0] / width, size[1] / height
 
     def shrink(marks: np.ndarray | None) -> np.ndarray | None:
@@ -253,13 +251,22 @@ def _grabcut_shrunk(
     if box is not None:  # grown outwards to whole working pixels, so the object stays inside
         small_box = (int(box[0] * sx), int(box[1] * sy),
                      min(size[0], int(np.ceil(box[2] * sx))), min(size[1], int(np.ceil(box[3] * sy))))
-    mask = _initial_mask(small, small_box, shrink(fg), shrink(bg))
-    _check_samples(mask, small_box)
-    _run_grabcut(small, mask, iterations, seed)
-    chosen = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
-    soft = cv2.resize(chosen, (width, height), interpolation=cv2.INTER_LINEAR)
-    radius = max(1, round(2 / scale))
-    soft = cv2.ximgproc.guidedFilter(window, soft, radius, _GUIDE_EPS)
+    return cv2.resize(window, size, interpolation=cv2.INTER_AREA), (small_box, shrink(fg), shrink(bg))
+
+
+def _snap_to_full_size(
+    chosen: np.ndarray,
+    window: np.ndarray,
+    box: tuple[int, int, int, int] | None,
+    fg: np.ndarray | None,
+    bg: np.ndarray | None,
+    scale: float,
+) -> np.ndarray:
+    """The shrunk foreground back at ``window``'s size, snapped to its edges by a guided filter
+    (radius 2 working pixels), with the full-size prompts enforced again."""
+    height, width = window.shape[:2]
+    soft = cv2.resize(chosen.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    soft = cv2.ximgproc.guidedFilter(window, soft, max(1, round(2 / scale)), _GUIDE_EPS)
     result = soft > 0.5
     if box is not None:
         inside = np.zeros_like(result)
