@@ -71,15 +71,16 @@ def segment_command(
     from seglab.core.registry import segment
 
     params = method_params(method, param)
-    parallel = {"--workers": workers != 1, "--local-cluster": local_cluster, "--scheduler": scheduler is not None}
-    if not tiled and any(parallel.values()):
-        raise InputError(f"{next(k for k, v in parallel.items() if v)} needs --tiled (it spreads the tiles of "
-                         "one image), got it without; for many images use `seglab batch`")
+    given = [name for name, on in (("--workers", workers != 1), ("--local-cluster", local_cluster),
+                                   ("--scheduler", scheduler is not None)) if on]
+    if given and not tiled:
+        raise InputError(f"{given[0]} needs --tiled (it spreads the tiles of one image), got it without; "
+                         "for many images use `seglab batch`")
     if local_cluster and scheduler:
         raise InputError("--local-cluster and --scheduler must not be given together, got both")
-    if method == "model" and any(parallel.values()):
-        raise InputError(f"{next(k for k, v in parallel.items() if v)} must be left out with -m model (a deep "
-                         "model's tiles run in batches on one device), got it")
+    if given and method == "model":
+        raise InputError(f"{given[0]} must be left out with -m model (a deep model's tiles run in batches on "
+                         "one device), got it")
     files = expand_images(images)
     if tiled:
         _segment_tiled(files, method, params, out, tile=tile, connected=connected, workers=workers,
