@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classical_helpers import from_unit
 
 import seglab
 from seglab.classical.cluster import kmeans, meanshift
@@ -15,13 +16,6 @@ QUADRANT_LABELS = np.repeat(np.repeat(np.array([[1, 2], [3, 4]]), 10, axis=0), 1
 COLOURS = np.array([[30, 30, 200], [200, 30, 30], [30, 200, 30], [230, 230, 60]], dtype=float)
 
 
-def as_dtype(image: np.ndarray, dtype: type) -> np.ndarray:
-    """A [0, 1] float image in ``dtype``'s full range."""
-    if dtype is np.float64:
-        return image.astype(np.float64)
-    return np.rint(image * np.iinfo(dtype).max).astype(dtype)
-
-
 def colour_patches(rng: np.random.Generator, noise: float = 2.0) -> np.ndarray:
     image = COLOURS[QUADRANT_LABELS - 1] + rng.normal(0, noise, (20, 20, 3))
     return np.clip(image, 0, 255).astype(np.uint8)
@@ -30,7 +24,7 @@ def colour_patches(rng: np.random.Generator, noise: float = 2.0) -> np.ndarray:
 # ---------------------------------------------------------------------------- k-means
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_kmeans_quadrants_exact(quadrants: np.ndarray, dtype: type) -> None:
-    image = as_dtype(quadrants, dtype)
+    image = from_unit(quadrants, dtype)
     before = image.copy()
     seg = kmeans(image, k=4)
     np.testing.assert_array_equal(seg.labels, QUADRANT_LABELS)  # ordered darkest first
@@ -95,7 +89,7 @@ def test_kmeans_more_clusters_than_pixels() -> None:
 # ---------------------------------------------------------------------------- mean shift
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_meanshift_one_region_per_patch(dtype: type) -> None:
-    image = as_dtype(COLOURS[QUADRANT_LABELS - 1] / 255.0, dtype)
+    image = from_unit(COLOURS[QUADRANT_LABELS - 1] / 255.0, dtype)
     before = image.copy()
     seg = meanshift(image)
     np.testing.assert_array_equal(seg.labels, QUADRANT_LABELS)  # raster order of first pixel

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classical_helpers import from_uint8, iou
 
 from seglab.classical.contour import chan_vese, morph_chan_vese, morph_geodesic
 from seglab.core.errors import InputError
 from seglab.core.registry import get_method
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / (a | b).sum())
-
-
-def _cast(image: np.ndarray, dtype: type) -> np.ndarray:
-    if dtype is np.uint16:
-        return image.astype(np.uint16) * 257
-    if dtype is np.float64:
-        return image / 255.0
-    return image.copy()
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
@@ -33,10 +22,10 @@ def _cast(image: np.ndarray, dtype: type) -> np.ndarray:
 )
 def test_disk(disk_image: tuple[np.ndarray, np.ndarray], dtype: type, function, params: dict) -> None:
     image, disk = disk_image
-    image = _cast(image, dtype)
+    image = from_uint8(image, dtype)
     before = image.copy()
     seg = function(image, **params)
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
     assert seg.class_names == ("background", "foreground")
     np.testing.assert_array_equal(image, before)
 
@@ -49,14 +38,14 @@ def test_label_one_is_the_brighter_phase(
 ) -> None:
     image, disk = disk_image
     seg = function(255 - image, **params)
-    assert _iou(seg.labels == 1, ~disk) >= 0.95
+    assert iou(seg.labels == 1, ~disk) >= 0.95
 
 
 def test_geodesic_grows_from_a_small_box(disk_image: tuple[np.ndarray, np.ndarray]) -> None:
     image, disk = disk_image
     rgb = np.stack([image] * 3, axis=2)
     seg = morph_geodesic(rgb, box=(25, 27, 35, 37), balloon=1.0, iterations=100)
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
 
 
 @pytest.mark.parametrize("name", ["chan_vese", "morph_chan_vese", "morph_geodesic"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classical_helpers import from_uint8
 
 import seglab
 from seglab.classical._regions import regions_from_edges
@@ -13,14 +14,6 @@ from seglab.core.registry import get_method
 
 METHODS = (sobel, canny, log)
 DTYPES = ("uint8", "uint16", "float64")
-
-
-def as_dtype(image: np.ndarray, dtype: str) -> np.ndarray:
-    if dtype == "uint8":
-        return image.copy()
-    if dtype == "uint16":
-        return image.astype(np.uint16) * 257
-    return image / 255.0
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def best_ious(labels: np.ndarray, truth: np.ndarray) -> list[float]:
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_region_per_rectangle(rectangles, method, dtype):
     image, truth = rectangles
-    data = as_dtype(image, dtype)
+    data = from_uint8(image, dtype)
     before = data.copy()
     seg = method(data)
     assert len(seg) == 4

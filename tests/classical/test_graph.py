@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classical_helpers import from_unit
 
 import seglab
 from seglab.classical.graph import felzenszwalb, quickshift, slic
@@ -11,14 +12,6 @@ from seglab.core.errors import InputError
 from seglab.core.registry import get_method
 
 BACKENDS = ["opencv", "skimage"]
-
-
-def _cast(image: np.ndarray, dtype: type) -> np.ndarray:
-    if dtype is np.uint8:
-        return np.round(image * 255).astype(np.uint8)
-    if dtype is np.uint16:
-        return np.round(image * 65535).astype(np.uint16)
-    return image.astype(dtype)
 
 
 @pytest.fixture
@@ -63,7 +56,7 @@ def _assert_quadrant_labels(labels: np.ndarray) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_felzenszwalb_quadrants_exact(quadrants: np.ndarray, dtype: type, backend: str) -> None:
-    image = _cast(quadrants, dtype)
+    image = from_unit(quadrants, dtype)
     before = image.copy()
     seg = felzenszwalb(image, scale=100, sigma=0, min_size=10, backend=backend)
     _assert_quadrant_labels(seg.labels)
@@ -100,7 +93,7 @@ def test_felzenszwalb_min_size_merges_small_regions() -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_slic_quadrants_exact(quadrants: np.ndarray, dtype: type, backend: str) -> None:
-    image = _cast(quadrants, dtype)
+    image = from_unit(quadrants, dtype)
     before = image.copy()
     seg = slic(image, n_segments=4, backend=backend)
     _assert_quadrant_labels(seg.labels)
@@ -134,7 +127,7 @@ def test_slic_count_follows_n_segments(rng: np.random.Generator) -> None:
 # ---------------------------------------------------------------------------- quickshift
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_quickshift_quadrants(big_quadrants: np.ndarray, dtype: type) -> None:
-    image = _cast(big_quadrants, dtype)
+    image = from_unit(big_quadrants, dtype)
     before = image.copy()
     seg = quickshift(image, kernel_size=5, max_dist=20)
     _assert_quadrant_labels(seg.labels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classical_helpers import from_uint8, iou
 
 import seglab
 from seglab.classical.interactive import grabcut
@@ -13,25 +14,13 @@ from seglab.core.registry import get_method, parse_params
 BOX = (8, 10, 52, 54)  # around the disk of radius 18 centred at (x, y) = (30, 32)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / (a | b).sum())
-
-
-def _cast(image: np.ndarray, dtype: type) -> np.ndarray:
-    if dtype is np.uint16:
-        return image.astype(np.uint16) * 257
-    if dtype is np.float64:
-        return image / 255.0
-    return image.copy()
-
-
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_box_around_disk(disk_image: tuple[np.ndarray, np.ndarray], dtype: type) -> None:
     image, disk = disk_image
-    image = _cast(image, dtype)
+    image = from_uint8(image, dtype)
     before = image.copy()
     seg = grabcut(image, box=BOX)
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
     assert set(np.unique(seg.labels)) == {0, 1}
     assert seg.class_names == ("background", "foreground")
     assert seg.class_ids.tolist() == [1]
@@ -42,7 +31,7 @@ def test_colour_image_and_whole_image_without_crop(disk_image: tuple[np.ndarray,
     image, disk = disk_image
     rgb = np.stack([image, 255 - image, image // 2], axis=2)
     seg = grabcut(rgb, box=BOX, margin=None, iterations=2)
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
     assert seg.meta["crop"] == [0, 0, 64, 64]
 
 
@@ -67,13 +56,13 @@ def test_crop_grows_to_include_scribbles() -> None:
 def test_foreground_points_only(disk_image: tuple[np.ndarray, np.ndarray]) -> None:
     image, disk = disk_image
     seg = grabcut(image, foreground=[(30, 32), (20, 30)])
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
 
 
 def test_background_points_only(disk_image: tuple[np.ndarray, np.ndarray]) -> None:
     image, disk = disk_image
     seg = grabcut(image, background=[(3, 3), (60, 60)])
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
 
 
 def test_foreground_and_background_masks(disk_image: tuple[np.ndarray, np.ndarray]) -> None:
@@ -82,7 +71,7 @@ def test_foreground_and_background_masks(disk_image: tuple[np.ndarray, np.ndarra
     foreground = disk & (np.abs(rows - 32) < 2)
     background = ~disk & (rows < 4)
     seg = grabcut(image, foreground=foreground, background=background.astype(np.uint8) * 255)
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
     assert (seg.labels[foreground] == 1).all() and (seg.labels[background] == 0).all()
 
 
@@ -112,7 +101,7 @@ def test_registered_and_parsed(disk_image: tuple[np.ndarray, np.ndarray]) -> Non
     params = parse_params(info, ["box=8,10,52,54", "foreground=30,32;20,30", "iterations=2"])
     assert params == {"box": (8, 10, 52, 54), "foreground": [(30, 32), (20, 30)], "iterations": 2}
     seg = seglab.segment(image, "grabcut", **params)
-    assert _iou(seg.labels == 1, disk) >= 0.95
+    assert iou(seg.labels == 1, disk) >= 0.95
 
 
 def _large_scene() -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +136,7 @@ def test_shrunk_grabcut_keeps_one_pixel_scribbles() -> None:
     assert seg.meta["scale"] == pytest.approx(0.25)
     found = seg.labels == 1
     assert found[foreground].all() and not found[background].any()
-    assert _iou(found, truth & ~background) >= 0.99
+    assert iou(found, truth & ~background) >= 0.99
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classical_helpers import from_unit, iou
 
 import seglab
 from seglab.classical.region import region_growing, watershed
@@ -14,13 +15,6 @@ QUADRANT_LABELS = np.repeat(np.repeat(np.array([[1, 2], [3, 4]]), 10, axis=0), 1
 QUADRANT_SEEDS = [(5, 5), (15, 5), (5, 15), (15, 15)]  # (x, y): TL, TR, BL, BR
 
 
-def as_dtype(image: np.ndarray, dtype: type) -> np.ndarray:
-    """A [0, 1] float image in ``dtype``'s full range."""
-    if dtype is np.float64:
-        return image.astype(np.float64)
-    return np.rint(image * np.iinfo(dtype).max).astype(dtype)
-
-
 def two_disks(dtype: type = np.uint8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two overlapping disks (radius 15, centres 27 px apart) touching at a neck."""
     rows, cols = np.mgrid[:40, :70]
@@ -28,17 +22,13 @@ def two_disks(dtype: type = np.uint8) -> tuple[np.ndarray, np.ndarray, np.ndarra
     right = (rows - 20) ** 2 + (cols - 47) ** 2 <= 15**2
     rng = np.random.default_rng(1)
     image = np.where(left | right, 0.8, 0.2) + 0.01 * rng.normal(size=left.shape)
-    return as_dtype(np.clip(image, 0, 1), dtype), left, right
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / (a | b).sum())
+    return from_unit(np.clip(image, 0, 1), dtype), left, right
 
 
 # ---------------------------------------------------------------------------- region growing
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
 def test_region_growing_one_seed_per_quadrant(quadrants: np.ndarray, dtype: type) -> None:
-    image = as_dtype(quadrants, dtype)
+    image = from_unit(quadrants, dtype)
     before = image.copy()
     seg = region_growing(image, seeds=QUADRANT_SEEDS, tolerance=20)
     np.testing.assert_array_equal(seg.labels, QUADRANT_LABELS)
@@ -47,11 +37,11 @@ def test_region_growing_one_seed_per_quadrant(quadrants: np.ndarray, dtype: type
 
 
 def test_region_growing_read_only_and_strided_images(quadrants: np.ndarray) -> None:
-    image = as_dtype(quadrants, np.uint8)
+    image = from_unit(quadrants, np.uint8)
     image.flags.writeable = False
     seg = region_growing(image, seeds=QUADRANT_SEEDS, tolerance=20)
     np.testing.assert_array_equal(seg.labels, QUADRANT_LABELS)
-    wide = np.repeat(as_dtype(quadrants, np.uint8), 2, axis=1)[:, ::2]
+    wide = np.repeat(from_unit(quadrants, np.uint8), 2, axis=1)[:, ::2]
     np.testing.assert_array_equal(region_growing(wide, seeds=QUADRANT_SEEDS, tolerance=20).labels, QUADRANT_LABELS)
 
 

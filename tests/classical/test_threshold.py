@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from classical_helpers import from_uint8
 from skimage import filters
 
 import seglab
@@ -13,15 +14,6 @@ from seglab.core.errors import InputError
 from seglab.core.registry import get_method
 
 DTYPES = ("uint8", "uint16", "float64")
-
-
-def as_dtype(image: np.ndarray, dtype: str) -> np.ndarray:
-    """The uint8 ``image`` in another dtype with the same relative levels."""
-    if dtype == "uint8":
-        return image.copy()
-    if dtype == "uint16":
-        return image.astype(np.uint16) * 257
-    return image / 255.0
 
 
 def scale(value: float, dtype: str) -> float:
@@ -52,7 +44,7 @@ def spots(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_otsu_finds_disk_exactly(disk_image, dtype):
     image, mask = disk_image
-    data = as_dtype(image, dtype)
+    data = from_uint8(image, dtype)
     before = data.copy()
     seg = otsu(data)
     assert np.array_equal(seg.labels, mask.astype(np.int32))
@@ -64,7 +56,7 @@ def test_otsu_finds_disk_exactly(disk_image, dtype):
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 def test_otsu_quadrants(quadrants, dtype):
-    seg = otsu(as_dtype(np.rint(quadrants * 255).astype(np.uint8), dtype))
+    seg = otsu(from_uint8(np.rint(quadrants * 255).astype(np.uint8), dtype))
     expected = np.zeros((20, 20), np.int32)
     expected[10:, :] = 1  # 0.6 and 0.9 are above, 0.1 and 0.4 below
     assert np.array_equal(seg.labels, expected)
@@ -90,7 +82,7 @@ def test_otsu_uint16_keeps_16_bit_levels():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_otsu_invert_is_complement(disk_image, dtype):
-    data = as_dtype(disk_image[0], dtype)
+    data = from_uint8(disk_image[0], dtype)
     assert np.array_equal(otsu(data, invert=True).labels, 1 - otsu(data).labels)
 
 
@@ -106,7 +98,7 @@ def test_otsu_colour_same_as_grey(disk_image):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("invert", [False, True])
 def test_constant_image_warns_and_has_no_threshold_split(dtype, invert):
-    image = as_dtype(np.full((8, 8), 200, np.uint8), dtype)
+    image = from_uint8(np.full((8, 8), 200, np.uint8), dtype)
     with pytest.warns(UserWarning, match=r"image is constant \(every pixel is .*\); otsu finds no threshold"):
         seg = otsu(image, invert=invert)
     assert (seg.labels == int(invert)).all()
@@ -121,7 +113,7 @@ def test_otsu_matches_skimage_on_uint8(disk_image):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fixed_threshold_in_image_units(disk_image, dtype):
     image, mask = disk_image
-    data = as_dtype(image, dtype)
+    data = from_uint8(image, dtype)
     seg = threshold(data, value=scale(127, dtype))
     assert np.array_equal(seg.labels, mask.astype(np.int32))
     assert seg.meta == {"threshold": scale(127, dtype), "kind": "fixed", "invert": False}
@@ -153,7 +145,7 @@ def test_fixed_value_outside_range_warns(quadrants):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_automatic_kinds_find_disk(disk_image, kind, dtype):
     image, mask = disk_image
-    seg = threshold(as_dtype(image, dtype), kind=kind)
+    seg = threshold(from_uint8(image, dtype), kind=kind)
     assert np.array_equal(seg.labels, mask.astype(np.int32))
     assert seg.meta["kind"] == kind
 
@@ -165,7 +157,7 @@ def test_automatic_kinds_find_disk(disk_image, kind, dtype):
 )
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 def test_automatic_kinds_match_skimage(disk_image, kind, function, dtype):
-    data = as_dtype(disk_image[0], dtype)
+    data = from_uint8(disk_image[0], dtype)
     seg = threshold(data, kind=kind, value=1e9)  # value is ignored by the automatic kinds
     level = function(data)
     assert seg.meta["threshold"] == pytest.approx(float(level))
@@ -182,7 +174,7 @@ def test_automatic_kind_on_constant_image_warns():
 # ---------------------------------------------------------------- multiotsu
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_multiotsu_quadrants_four_classes(quadrants, quadrant_truth, dtype):
-    image = as_dtype(np.rint(quadrants * 255).astype(np.uint8), dtype)
+    image = from_uint8(np.rint(quadrants * 255).astype(np.uint8), dtype)
     seg = multiotsu(image, classes=4)
     assert np.array_equal(seg.labels, quadrant_truth)
     assert seg.class_ids.tolist() == [1, 2, 3]
@@ -212,7 +204,7 @@ def test_multiotsu_colour_input(quadrants, quadrant_truth):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_adaptive_finds_spots_under_uneven_light(spots, kind, dtype):
     image, mask = spots
-    data = as_dtype(image, dtype)
+    data = from_uint8(image, dtype)
     before = data.copy()
     seg = adaptive(data, block_size=15, offset=scale(-20, dtype), kind=kind)
     assert np.array_equal(seg.labels, mask.astype(np.int32))
@@ -242,13 +234,13 @@ def test_adaptive_uint8_backend_agrees_with_float_backend(disk_image, kind, offs
     assert np.array_equal(fast[far], exact[far])
     assert (fast != exact).mean() < 0.05
     for dtype in ("uint16", "float64"):  # the float path is exact across dtypes
-        scaled = adaptive(as_dtype(image, dtype), block_size=15, offset=scale(offset, dtype), kind=kind)
+        scaled = adaptive(from_uint8(image, dtype), block_size=15, offset=scale(offset, dtype), kind=kind)
         assert np.array_equal(scaled.labels, exact)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_adaptive_offset_sign_matches_skimage(disk_image, dtype):
-    data = as_dtype(disk_image[0], dtype)
+    data = from_uint8(disk_image[0], dtype)
     ours = adaptive(data, block_size=15, offset=scale(4, dtype), kind="mean").labels
     local = filters.threshold_local(
         data.astype(np.float64), 15, method="mean", offset=scale(4, dtype), mode="nearest"
@@ -265,7 +257,7 @@ def test_adaptive_offset_sign_matches_skimage(disk_image, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("offset", [0.0, 2.5, -1.5])
 def test_adaptive_invert_is_complement(disk_image, dtype, offset):
-    data = as_dtype(disk_image[0], dtype)
+    data = from_uint8(disk_image[0], dtype)
     plain = adaptive(data, block_size=9, offset=scale(offset, dtype)).labels
     inverted = adaptive(data, block_size=9, offset=scale(offset, dtype), invert=True).labels
     assert np.array_equal(inverted, 1 - plain)
@@ -273,7 +265,7 @@ def test_adaptive_invert_is_complement(disk_image, dtype, offset):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_adaptive_flat_image_is_background(dtype):
-    image = as_dtype(np.full((30, 30), 77, np.uint8), dtype)
+    image = from_uint8(np.full((30, 30), 77, np.uint8), dtype)
     assert not adaptive(image, block_size=7, kind="mean").labels.any()
     assert not adaptive(image, block_size=7, kind="gaussian").labels.any()
     assert adaptive(image, block_size=7, offset=scale(1, dtype)).labels.all()
