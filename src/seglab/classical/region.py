@@ -55,7 +55,7 @@ def gradient_magnitude(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- region growing
-@register("region_growing", kind="region")
+@register("region_growing", kind="region", tiling="none", prompts={"seeds": "seeds"})
 def region_growing(
     image: np.ndarray,
     *,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from seglab.core.atomic import atomic_write_text
+from seglab.core.atomic import atomic_write_json
 from seglab.core.errors import InputError
-from seglab.core.segmentation import json_safe
 
 __all__ = ["progress", "progress_bar", "method_params", "check_outputs", "write_json", "expand_images", "console"]
 
@@ -68,7 +66,7 @@ def check_outputs(paths: Iterable[Path], overwrite: bool) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON (atomically, indented)."""
-    atomic_write_text(path, json.dumps(json_safe(data), indent=2) + "\n")
+    atomic_write_json(path, data)
 
 
 def expand_images(inputs: Sequence[Path]) -> list[Path]:

@@ -26,7 +26,7 @@ def _cached(path: str, mtime: float, device: str | None) -> Any:
     return load(path, device=device)
 
 
-@register("model", kind="deep")
+@register("model", kind="deep", tiling="model", web=False)
 def model_method(
     image: np.ndarray,
     *,
@@ -96,7 +96,7 @@ def model_method(
     return seg
 
 
-@register("model_instances", kind="deep")
+@register("model_instances", kind="deep", web=False)
 def model_instances(
     image: np.ndarray,
     *,

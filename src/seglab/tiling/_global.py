@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from seglab.core.errors import InputError
+from seglab.core.registry_base import Registry
 from seglab.tiling._io import LazyImage
 
-__all__ = ["Tile", "TileMap", "global_otsu", "gray_counts", "gray_histogram", "gray_range",
-           "otsu_from_histogram_u8", "tile_grid"]
+__all__ = ["GLOBAL_PASSES", "GlobalPass", "Tile", "TileMap", "global_otsu", "gray_counts", "gray_histogram",
+           "gray_range", "otsu_from_histogram_u8", "tile_grid"]
 
 
 @dataclass(frozen=True)
@@ -137,11 +139,36 @@ def global_otsu(image: LazyImage, tile: int, map_tiles: TileMap | None = None, s
 
 
 def _float_level(counts: np.ndarray, edges: np.ndarray) -> float:
-    """The float-image rule of :func:`seglab.classical.threshold.otsu`: Otsu on a 256-bin histogram,
-    thresholding at the upper edge of the chosen bin."""
-    from skimage.filters import threshold_otsu
+    """The float-image rule of :func:`seglab.classical.threshold.otsu` (the same function, not a copy)."""
+    from seglab.classical.threshold import otsu_level_from_histogram
 
-    from seglab.classical.threshold import _bin_index  # the same rule, not a copy of it
+    return otsu_level_from_histogram(counts, edges)
 
-    centers = (edges[:-1] + edges[1:]) / 2
-    return float(edges[_bin_index(threshold_otsu(hist=(counts, centers)), centers) + 1])
+
+# ---------------------------------------------------------------------------- global passes
+#: ``pass(image, params, *, tile, map_tiles, source) -> (method, params, meta)``: what each tile
+#: runs once the whole image has been seen (see :data:`GLOBAL_PASSES`).
+GlobalPass = Callable[..., tuple[str, dict[str, Any], dict[str, Any]]]
+
+#: The whole-image pass of each method registered with ``tiling="global"``, by method name. A
+#: plugin method that tiles this way registers its pass here too.
+GLOBAL_PASSES: Registry[GlobalPass] = Registry("global pass")
+
+
+@GLOBAL_PASSES.decorator("otsu")
+def otsu_pass(image: LazyImage, params: dict[str, Any], *, tile: int, map_tiles: TileMap | None = None,
+              source: Any = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Otsu: the threshold from a histogram streamed over the tiles, then a fixed threshold per tile."""
+    found = global_otsu(image, tile, map_tiles, source)
+    if "constant" in found:
+        raise InputError(f"image must not be constant for tiled otsu, got every pixel {found['constant']:g}")
+    tile_params = {"value": found["value"], "invert": bool(params.get("invert", False))}
+    return "threshold", tile_params, {"threshold": found["value"]}
+
+
+@GLOBAL_PASSES.decorator("threshold")
+def threshold_pass(image: LazyImage, params: dict[str, Any], **_: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A fixed threshold needs no pass; the automatic kinds are not streamed (yet)."""
+    if params.get("kind", "fixed") != "fixed":
+        raise InputError(f"threshold kind must be 'fixed' for tiled processing (or use otsu), got {params['kind']!r}")
+    return "threshold", dict(params), {}
