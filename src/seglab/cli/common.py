@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from seglab.core.atomic import atomic_write_json
 from seglab.core.errors import InputError
 
-__all__ = ["progress", "progress_bar", "method_params", "check_outputs", "write_json", "expand_images", "console"]
+__all__ = ["progress", "progress_bar", "progress_callback", "method_params", "check_outputs", "write_json", "expand_images", "console"]
 
 T = TypeVar("T")
 
@@ -33,6 +33,29 @@ def progress_bar(total: int, *, description: str, quiet: bool = False) -> Iterat
     with Progress(*columns, console=console()) as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
+
+
+@contextlib.contextmanager
+def progress_callback(*, quiet: bool = False) -> Iterator[Callable[[int, int, str], None]]:
+    """A ``progress(done, total, description)`` callback (see :mod:`seglab.core.progress`) drawing a
+    rich bar on stderr while the block runs; a no-op when ``quiet``."""
+    if quiet:
+        yield lambda done, total, description: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console(), transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(done: int, total: int, description: str) -> None:
+            if total <= 1:
+                return
+            if description not in tasks:
+                tasks[description] = bar.add_task(description, total=total)
+            bar.update(tasks[description], completed=done, total=total)
+
+        yield update
 
 
 def progress(items: Sequence[T] | Iterable[T], *, description: str, total: int | None = None,

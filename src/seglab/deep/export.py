@@ -96,7 +96,7 @@ def onnx_session(path: str | Path) -> Any:
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
     try:
         return ort.InferenceSession(str(path), options, providers=providers)
-    except Exception as error:  # onnxruntime raises its own exception types
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise FormatError(f"ONNX file {str(path)!r} must be a valid model, got {type(error).__name__}: {error}") from None
 
 

@@ -279,7 +279,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise InputError(f"model file {str(path)!r} does not exist")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a broken file
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a broken file
         raise FormatError(f"model file {str(path)!r} must be a seglab checkpoint, got an unreadable file "
                           f"({type(error).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from seglab.core.registry_base import Registry
+from seglab.formats._common import BACKGROUND_NAMES
 
-__all__ = ["FORMATS", "FORMAT_REGISTRY", "FormatInfo", "format_names", "get_format", "read", "write"]
+__all__ = ["BACKGROUND_NAMES", "FORMATS", "FORMAT_REGISTRY", "FormatInfo", "format_names", "get_format", "read", "write"]
 
 
 @dataclass(frozen=True)
