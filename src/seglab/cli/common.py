@@ -93,19 +93,7 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def expand_images(inputs: Sequence[Path]) -> list[Path]:
-    """Files as given, folders expanded to the images they hold (sorted)."""
-    from seglab.core.image import IMAGE_SUFFIXES
+    """Files as given, folders expanded to the images they hold: :func:`seglab.core.inputs.collect_images`."""
+    from seglab.core.inputs import collect_images
 
-    files: list[Path] = []
-    for entry in inputs:
-        entry = Path(entry)
-        if entry.is_dir():
-            found = sorted(p for p in entry.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-            if not found:
-                raise InputError(f"folder {str(entry)!r} must contain images ({', '.join(IMAGE_SUFFIXES)}), got none")
-            files.extend(found)
-        elif entry.exists():
-            files.append(entry)
-        else:
-            raise InputError(f"image {str(entry)!r} does not exist")
-    return files
+    return collect_images(list(inputs))
