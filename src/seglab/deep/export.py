@@ -51,13 +51,13 @@ def export_onnx(model: Any, path: str | Path, *, opset: int = 18, sample_size: i
     import torch
 
     from seglab.core.atomic import atomic_path
-    from seglab.deep.models import DeepModel, load
+    from seglab.deep.models import load
+    from seglab.deep.protocol import SegmentationModel
 
-    if not isinstance(model, DeepModel) and getattr(model, "arch", "") != "maskrcnn":
+    if not isinstance(model, SegmentationModel):
         model = load(model, device="cpu")
-    if getattr(model, "arch", "") == "maskrcnn":
-        raise InputError("model must be a semantic (smp) model for ONNX export, got a Mask R-CNN "
-                         "(use backend='torch')")
+    if not model.exportable:
+        return model.export(path)  # raises the model's own reason
     module = model.module.eval().to("cpu")
     example = torch.zeros(1, model.in_channels, sample_size, sample_size)
     path = Path(path)

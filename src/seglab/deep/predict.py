@@ -221,8 +221,8 @@ def resolve_backend(backend: str, model: Any, device: str | None = None) -> str:
     """``"torch"`` or ``"onnx"`` for ``backend`` in {"auto", "torch", "onnx"}.
 
     ``"auto"`` is ONNX Runtime (2-4.5x faster than eager on CPU, probabilities within 1e-5)
-    when onnxruntime and onnx are installed, the model is exportable (not a Mask R-CNN) and it
-    runs on the CPU; torch otherwise.
+    when onnxruntime and onnx are installed, the model is ``exportable`` (a Mask R-CNN is not)
+    and it runs on the CPU; torch otherwise.
     """
     import importlib.util
 
@@ -230,7 +230,7 @@ def resolve_backend(backend: str, model: Any, device: str | None = None) -> str:
         raise expected("backend", "one of 'auto', 'torch', 'onnx'", backend)
     if backend != "auto":
         return backend
-    if getattr(model, "arch", "") == "maskrcnn":
+    if not getattr(model, "exportable", False):
         return "torch"
     if device is None:
         device = next(model.module.parameters()).device.type
