@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -12,39 +10,11 @@ import numpy as np
 
 from seglab.core.errors import InputError
 from seglab.core.registry_base import Registry
+from seglab.core.tiles import Tile, tile_grid
 from seglab.tiling._io import LazyImage
 
 __all__ = ["GLOBAL_PASSES", "GlobalPass", "Tile", "TileMap", "global_otsu", "gray_counts", "gray_histogram",
            "gray_range", "otsu_from_histogram_u8", "tile_grid"]
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One tile: ``core`` is the part it owns in the output, ``window`` the core plus the halo (clipped)."""
-
-    row: int
-    col: int
-    core: tuple[int, int, int, int]    # y0, y1, x0, x1
-    window: tuple[int, int, int, int]  # y0, y1, x0, x1
-
-    @property
-    def inner(self) -> tuple[slice, slice]:
-        """The core as slices into the window's array."""
-        return (slice(self.core[0] - self.window[0], self.core[1] - self.window[0]),
-                slice(self.core[2] - self.window[2], self.core[3] - self.window[2]))
-
-
-def tile_grid(shape: tuple[int, ...], tile: int, halo: int) -> list[Tile]:
-    """Tiles of ``tile`` x ``tile`` (edge ones smaller) in row-major order, windows grown by ``halo``."""
-    height, width = int(shape[0]), int(shape[1])
-    tiles = []
-    for i in range(math.ceil(height / tile)):
-        for j in range(math.ceil(width / tile)):
-            y0, x0 = i * tile, j * tile
-            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
-            window = (max(0, y0 - halo), min(height, y1 + halo), max(0, x0 - halo), min(width, x1 + halo))
-            tiles.append(Tile(i, j, (y0, y1, x0, x1), window))
-    return tiles
 
 
 #: ``map_tiles(function, items)``: yields ``function(item)`` for each item, in any order, here or in
