@@ -10,6 +10,7 @@ says which.
 
     python benchmarks/bench_classical.py                 # 512 and 2048
     python benchmarks/bench_classical.py --sizes 512 --write docs/performance.md
+    python benchmarks/bench_classical.py --write docs/performance.md --note "Machine loaded by other jobs."
 """
 
 from __future__ import annotations
@@ -182,13 +183,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip", default="", help="comma-separated methods to leave out")
     parser.add_argument("--write", type=Path, help="write the tables into this markdown file")
+    parser.add_argument("--note", default="", help="a line about the machine's state, printed under the header")
     args = parser.parse_args()
     overhead, versus = run(args.sizes, args.repeat, {s for s in args.skip.split(",") if s})
     header = (f"Measured with `python benchmarks/bench_classical.py --sizes {' '.join(map(str, args.sizes))}` "
               f"on {platform.machine()}, {cv2.getNumberOfCPUs()} CPUs, OpenCV {cv2.__version__}, "
               f"scikit-image {skimage.__version__}, on skimage's astronaut resized; best of "
               f"{args.repeat} (fewer, but at least 2, where that would pass 4 s), seglab and the backend "
-              "measured in the same run.\n")
+              "measured in the same run.\n" + (f"\n{args.note}\n" if args.note else ""))
     text = (DOC_INTRO + header + "\n## seglab vs its backend\n\n" + "\n".join(overhead)
             + "\n\n## OpenCV vs scikit-image\n\n" + "\n".join(versus) + "\n" + DOC_NOTES)
     print()
