@@ -188,14 +188,14 @@ FIGURE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf",
 
 
 def save_figure(figure: Any, path: str | Path, *, dpi: int = 100) -> Path:
-    """Write a matplotlib figure atomically in the format its extension names (JPEG at quality 90)."""
+    """Write a matplotlib figure atomically in the format its extension names (JPEG at quality 85)."""
     from seglab.core.atomic import atomic_path
 
     path = Path(path)
     format = FIGURE_FORMATS.get(path.suffix.lower())
     if format is None:
         raise InputError(f"path must end in one of {', '.join(FIGURE_FORMATS)}, got {str(path)!r}")
-    options = {"pil_kwargs": {"quality": 90}} if format == "jpeg" else {}
+    options = {"pil_kwargs": {"quality": 85}} if format == "jpeg" else {}
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=dpi, format=format, **options)
     return path
