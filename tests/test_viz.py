@@ -63,3 +63,29 @@ def test_shape_mismatch_and_bad_alpha(scene):
         viz.overlay(np.zeros((10, 10), np.uint8), seg)
     with pytest.raises(InputError, match="alpha must be between 0 and 1, got 2"):
         viz.overlay(image, seg, alpha=2)
+
+
+def test_all_lists_every_public_function():
+    import inspect
+
+    public = {name for name, value in vars(viz).items()
+              if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == viz.__name__}
+    assert public == set(viz.__all__)
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".jpg", b"\xff\xd8\xff"), (".jpeg", b"\xff\xd8\xff"),
+                                               (".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")])
+def test_compare_grid_writes_the_format_its_name_asks_for(tmp_path, scene, suffix, magic):
+    image, seg = scene
+    path = viz.compare_grid(image, {"a": seg}, tmp_path / f"grid{suffix}")
+    assert path.read_bytes()[: len(magic)] == magic
+    with pytest.raises(InputError, match=r"path must end in one of .png, .jpg, .jpeg, .pdf, .svg, got '.*grid.gif'"):
+        viz.compare_grid(image, {"a": seg}, tmp_path / "grid.gif")
+
+
+def test_compare_grid_titles_count_regions_in_words(scene):
+    image, seg = scene
+    figure = viz.compare_grid(image, {"one": seg[:1], "all": seg})
+    titles = [axes.get_title() for axes in figure.axes]
+    assert titles[1].startswith("one: 1 region") and not titles[1].startswith("one: 1 regions")
+    assert titles[2].startswith(f"all: {len(seg)} regions")

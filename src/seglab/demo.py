@@ -18,17 +18,79 @@ from seglab.core.errors import SeglabError
 from seglab.core.registry import methods, segment
 from seglab.core.segmentation import Segmentation
 
-__all__ = ["run_demo", "demo_prompts"]
+__all__ = ["run_demo", "demo_prompts", "CAPTIONS"]
+
+
+#: What each panel of the demo shows, in a sentence (methods without one show their summary).
+CAPTIONS = {
+    "otsu": "Foreground against background at the one grey level that best separates them.",
+    "multiotsu": "Grey levels cut into 3 bands; the darkest is background, each brighter band one region.",
+    "adaptive": "Each pixel against its neighbourhood: follows uneven lighting, finds texture and edges.",
+    "threshold": "A fixed grey level (127): brighter pixels are foreground.",
+    "canny": "Areas enclosed by Canny edges; unclosed edges leave areas merged.",
+    "log": "Areas enclosed by zero crossings of the Laplacian of Gaussian (blob-like outlines).",
+    "sobel": "Areas enclosed by strong Sobel gradients.",
+    "region_growing": "One region grown from a seed on the object nearest the centre (within 20 grey levels).",
+    "watershed": "Basins of the gradient (photos) or touching objects split at their necks (coins).",
+    "kmeans": "4 colour clusters; a cluster may be scattered over the image.",
+    "meanshift": "Areas of similar colour after mean-shift smoothing; small ones merged.",
+    "felzenszwalb": "Graph-based regions: many small ones in texture, large ones in flat areas.",
+    "quickshift": "Superpixels from a mode search in colour and position.",
+    "slic": "About 250 compact superpixels of similar size.",
+    "grabcut": "The object in a central box, from colour models and a graph cut.",
+    "chan_vese": "Two-phase active contour: the inside and outside of one evolving curve.",
+    "morph_chan_vese": "Morphological Chan-Vese: the same two-phase fit with fast binary steps.",
+    "morph_geodesic": "A contour shrinking from the border onto strong edges.",
+}
 
 
 def demo_prompts(method: str, image: np.ndarray) -> dict[str, Any]:
-    """Prompts for interactive methods, as a person might give them: a central box, a central seed."""
+    """Prompts for interactive methods, as a person might give them.
+
+    GrabCut gets a central box. Region growing gets one seed on an object: the Otsu side that
+    covers less of the image border is taken as the objects, and the seed is a pixel deep inside
+    the object closest to the centre whose grey is that object's median, so on coins it lands on
+    a coin rather than on the background.
+    """
     height, width = image.shape[:2]
     if method == "grabcut":
         return {"box": (0.2 * width, 0.1 * height, 0.8 * width, 0.95 * height)}
     if method == "region_growing":
-        return {"seeds": [(width // 2, height // 2)]}
+        return {"seeds": [_object_seed(image)]}
     return {}
+
+
+def _object_seed(image: np.ndarray) -> tuple[int, int]:
+    """(x, y) inside the object nearest the centre (the centre itself when none is found)."""
+    import cv2
+    from scipy import ndimage
+
+    from seglab.core.validate import as_image, to_gray, to_uint8
+
+    gray = to_uint8(to_gray(as_image(image)))
+    height, width = gray.shape
+    _, binary = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    border = np.concatenate([binary[0], binary[-1], binary[:, 0], binary[:, -1]])
+    objects = (binary == 0) if border.mean() > 0.5 else binary.astype(bool)
+    labels, count = ndimage.label(objects)
+    if count == 0:
+        return width // 2, height // 2
+    areas = np.bincount(labels.ravel())
+    centres = np.asarray(ndimage.center_of_mass(objects, labels, np.arange(1, count + 1))).reshape(-1, 2)
+    big = areas[1:] >= max(0.001 * height * width, 4)
+    if not big.any():
+        return width // 2, height // 2
+    distance = np.hypot(centres[:, 0] - height / 2, centres[:, 1] - width / 2)
+    distance[~big] = np.inf
+    chosen = labels == int(np.argmin(distance)) + 1
+    inside = cv2.distanceTransform(np.pad(chosen, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    # among the inner pixels, the one whose grey is the object's median, so the fixed tolerance
+    # around the seed's value covers as much of a textured object (a coin) as it can
+    deep = inside >= 0.5 * inside.max()
+    off = np.abs(gray.astype(np.int16) - int(np.median(gray[chosen]))).astype(np.float64)
+    off[~deep] = np.inf
+    row, col = np.unravel_index(int(np.argmin(off - 1e-3 * inside)), off.shape)
+    return int(col), int(row)
 
 
 def run_demo(
@@ -43,7 +105,7 @@ def run_demo(
     Parameters
     ----------
     out_dir : path-like
-        Folder for ``STEM_grid.png`` files and ``index.html`` (created).
+        Folder for ``STEM_grid.jpg`` files and ``index.html`` (created).
     images : dict of name to image, optional
         Default: :func:`seglab.data.samples`.
     method_names : sequence of str, optional
@@ -75,38 +137,70 @@ def run_demo(
                 continue
             results[name] = seg
             rows.append({"image": stem, "method": name, "regions": len(seg), "seconds": time.perf_counter() - start})
-        compare_grid(image, results, out / f"{stem}_grid.png", columns=4, title=stem)
+        compare_grid(image, results, out / f"{stem}_grid.jpg", columns=4, title=stem)
         if on_step is not None:
             on_step(stem)
     index = out / "index.html"
-    atomic_write_text(index, _page(list(images), rows))
+    atomic_write_text(index, _page(list(images), names, rows))
     return index
 
 
-def _page(stems: list[str], rows: list[dict[str, Any]]) -> str:
-    table = "".join(
-        f"<tr><td>{html.escape(r['image'])}</td><td>{html.escape(r['method'])}</td>"
-        + (f"<td colspan=2 class=err>{html.escape(r['error'])}</td>" if "error" in r
-           else f"<td>{r['regions']}</td><td>{r['seconds'] * 1000:.0f} ms</td>")
-        + "</tr>"
-        for r in rows
-    )
+def _page(stems: list[str], names: list[str], rows: list[dict[str, Any]]) -> str:
     figures = "".join(
-        f'<figure><img src="{html.escape(stem)}_grid.png" alt="{html.escape(stem)}">'
+        f'<figure><img src="{html.escape(stem)}_grid.jpg" alt="{html.escape(stem)}" loading="lazy">'
         f"<figcaption>{html.escape(stem)}</figcaption></figure>"
         for stem in stems
     )
+    captions = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(_caption(name))}</dd>" for name in names)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>seglab demo</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:1400px}}
 img{{max-width:100%;border:1px solid #ccc}}figure{{margin:0 0 2rem}}
-table{{border-collapse:collapse}}td,th{{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}}
-.err{{color:#a00}}</style></head><body>
+dl{{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}}dt{{font-weight:600}}dd{{margin:0}}
+table{{border-collapse:collapse;font-size:.85rem}}td,th{{padding:.15rem .5rem;text-align:right}}
+th{{font-weight:600}}td:first-child,th:first-child{{text-align:left}}.err{{color:#a00}}</style></head><body>
 <h1>seglab demo</h1>
 <p>Every classical method with its default parameters on scikit-image's sample images.
-Interactive methods get a central box (GrabCut) or a central seed (region growing).</p>
+Interactive methods get a central box (GrabCut) or one seed on the object nearest the centre
+(region growing).</p>
+<h2>What each panel shows</h2>
+<dl>{captions}</dl>
 {figures}
-<h2>Regions and time per method</h2>
-<table><tr><th>image</th><th>method</th><th>regions</th><th>time</th></tr>{table}</table>
+<h2>Time per method and image</h2>
+<p>Milliseconds on the machine that built this page; darker is slower (hover for the region count).</p>
+{_timing_chart(stems, names, rows)}
 </body></html>
 """
+
+
+def _caption(name: str) -> str:
+    if name in CAPTIONS:
+        return CAPTIONS[name]
+    info = next((m for m in methods() if m.name == name), None)
+    return "" if info is None else info.summary.replace("``", "")
+
+
+def _timing_chart(stems: list[str], names: list[str], rows: list[dict[str, Any]]) -> str:
+    """A methods x images table, each cell shaded by the log of its time."""
+    found = {(r["method"], r["image"]): r for r in rows}
+    seconds = [r["seconds"] for r in rows if "seconds" in r]
+    low, high = (np.log10(max(min(seconds), 1e-4)), np.log10(max(max(seconds), 1e-4))) if seconds else (0.0, 1.0)
+    head = "".join(f"<th>{html.escape(stem)}</th>" for stem in stems)
+    body = []
+    for name in names:
+        cells = []
+        for stem in stems:
+            row = found.get((name, stem))
+            if row is None:
+                cells.append("<td></td>")
+            elif "error" in row:
+                cells.append(f'<td class=err title="{html.escape(row["error"])}">error</td>')
+            else:
+                share = (np.log10(max(row["seconds"], 1e-4)) - low) / max(high - low, 1e-9)
+                light = round(97 - 45 * share)
+                colour = "#fff" if light < 65 else "#000"
+                cells.append(f'<td style="background:hsl(210 60% {light}%);color:{colour}" '
+                             f'title="{row["regions"]} region{"" if row["regions"] == 1 else "s"}">'
+                             f'{row["seconds"] * 1000:.0f}</td>')
+        body.append(f"<tr><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
+    return f"<table><tr><th>method \\ image</th>{head}</tr>{''.join(body)}</table>"

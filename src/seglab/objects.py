@@ -274,7 +274,8 @@ def object_table(seg: Segmentation, image: np.ndarray | None = None) -> dict[str
     """Properties of every object as (N,) columns.
 
     Columns: ``id``, ``x0, y0, x1, y1`` (box, exclusive ends), ``area``, ``centroid_row``,
-    ``centroid_col``, ``perimeter``, ``eccentricity``, ``solidity``, and with an image the mean
+    ``centroid_col`` (array order) and ``centroid_x``, ``centroid_y`` (the same point in box
+    order), ``perimeter``, ``eccentricity``, ``solidity``, and with an image the mean
     colour (``mean_r, mean_g, mean_b``, or ``mean`` for grey, in the image's units); ``class_id``
     and ``score`` when the segmentation has them. Empty objects get NaN.
 
@@ -289,6 +290,7 @@ def object_table(seg: Segmentation, image: np.ndarray | None = None) -> dict[str
         table[column] = values
     table["area"] = seg.areas
     table["centroid_row"], table["centroid_col"] = seg.centroids.T
+    table["centroid_x"], table["centroid_y"] = seg.centroids_xy.T
     shape_props = seg.regionprops_table(("perimeter", "eccentricity", "solidity"))
     for key in ("perimeter", "eccentricity", "solidity"):
         table[key] = shape_props[key]

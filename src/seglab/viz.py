@@ -25,6 +25,7 @@ __all__ = [
     "draw_boundaries",
     "draw_boxes",
     "compare_grid",
+    "save_figure",
     "training_curves",
 ]
 
@@ -147,8 +148,8 @@ def compare_grid(
     image : (H, W[, 3]) ndarray
     results : mapping of title to Segmentation
     path : path-like, optional
-        Where to save a PNG; the figure is closed and the path returned. Without a path the
-        matplotlib figure is returned.
+        Where to save the grid, in the format its name asks for (.png, .jpg / .jpeg, .pdf or
+        .svg); the path is returned. Without a path the matplotlib figure is returned.
     columns : int
         Panels per row.
 
@@ -162,7 +163,8 @@ def compare_grid(
     for name, seg in results.items():
         seconds = seg.meta.get("time_s")
         timing = f", {seconds * 1000:.0f} ms" if isinstance(seconds, (int, float)) else ""
-        panels.append((f"{name}: {len(seg)} regions{timing}", overlay(image, seg, boundaries=True)))
+        count = f"{len(seg)} region" + ("" if len(seg) == 1 else "s")
+        panels.append((f"{name}: {count}{timing}", overlay(image, seg, boundaries=True)))
     columns = max(1, min(columns, len(panels)))
     rows = -(-len(panels) // columns)
     height, width = panels[0][1].shape[:2]
@@ -178,22 +180,33 @@ def compare_grid(
     figure.tight_layout()
     if path is None:
         return figure
-    path = Path(path)
+    return save_figure(figure, path)
+
+
+#: Figure formats by file extension (matplotlib's names).
+FIGURE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
+
+
+def save_figure(figure: Any, path: str | Path, *, dpi: int = 100) -> Path:
+    """Write a matplotlib figure atomically in the format its extension names (JPEG at quality 85)."""
     from seglab.core.atomic import atomic_path
 
+    path = Path(path)
+    format = FIGURE_FORMATS.get(path.suffix.lower())
+    if format is None:
+        raise InputError(f"path must end in one of {', '.join(FIGURE_FORMATS)}, got {str(path)!r}")
+    options = {"pil_kwargs": {"quality": 85}} if format == "jpeg" else {}
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
+        figure.savefig(tmp, dpi=dpi, format=format, **options)
     return path
 
 
 def training_curves(history: Mapping[str, Sequence[float]], path: str | Path) -> Path:
-    """Plot per-epoch curves (losses on the left, other metrics on the right) to a PNG.
+    """Plot per-epoch curves (losses on the left, other metrics on the right) to an image file.
 
     ``history`` maps names such as ``train_loss``, ``val_loss``, ``val_miou`` to one value per epoch.
     """
     from matplotlib.figure import Figure
-
-    from seglab.core.atomic import atomic_path
 
     figure = Figure(figsize=(10, 4))
     loss_axes, metric_axes = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
@@ -209,7 +222,4 @@ def training_curves(history: Mapping[str, Sequence[float]], path: str | Path) ->
         if axes.get_legend_handles_labels()[0]:
             axes.legend(fontsize=8)
     figure.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
-    return path
+    return save_figure(figure, path)

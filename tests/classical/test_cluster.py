@@ -122,9 +122,28 @@ def test_meanshift_tiny_image_keeps_its_only_region() -> None:
     assert seg.areas.tolist() == [9]
 
 
+def test_meanshift_at_half_scale_finds_the_same_regions_as_full(rng: np.random.Generator) -> None:
+    truth = np.repeat(np.repeat(np.array([[1, 2], [3, 4]]), 64, axis=0), 64, axis=1)
+    image = np.clip(COLOURS[truth - 1] + rng.normal(0, 3.0, (128, 128, 3)), 0, 255).astype(np.uint8)
+    half, full = meanshift(image), meanshift(image, scale=1.0)
+    assert half.meta["scale"] == 0.5 and full.meta["scale"] == 1.0
+    np.testing.assert_array_equal(full.labels, truth)
+    np.testing.assert_array_equal(half.labels, truth)  # the quadrant edges fall on even pixels
+
+
+def test_meanshift_half_scale_min_size_counts_full_size_pixels() -> None:
+    image = np.zeros((128, 128, 3), np.uint8)
+    image[:, 64:] = 200
+    image[20:28, 20:28] = 90  # 64 full-size pixels, 16 at half scale
+    assert len(meanshift(image, min_size=64)) == 3
+    assert len(meanshift(image, min_size=65)) == 2
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
+        ({"scale": 0}, r"scale must be a number > 0.0 and <= 1.0, got 0"),
+        ({"scale": 1.5}, r"scale must be a number > 0.0 and <= 1.0, got 1.5"),
         ({"spatial_radius": 0}, r"spatial_radius must be a number > 0.0, got 0"),
         ({"color_radius": -1.0}, r"color_radius must be a number > 0.0, got -1.0"),
         ({"min_size": 0}, r"min_size must be an integer >= 1, got 0"),

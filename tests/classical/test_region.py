@@ -184,6 +184,34 @@ def test_watershed_marker_image_is_renumbered(quadrants: np.ndarray) -> None:
     assert seg.labels.min() == 1
 
 
+def test_watershed_marker_image_floods_with_opencv() -> None:
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[:, 30:] = (200, 180, 40)
+    markers = np.zeros((40, 60), np.int32)
+    markers[0, 0], markers[39, 59] = 7, 3  # on the frame, where cv2.watershed writes -1
+    seg = watershed(image, markers=markers, mode="gradient")  # (auto: two tones are "objects")
+    assert seg.meta["backend"] == "opencv"
+    truth = np.where(np.arange(60) < 30, 2, 1)[None].repeat(40, axis=0)  # 3 -> 1, 7 -> 2
+    np.testing.assert_array_equal(seg.labels, truth)
+
+
+def test_watershed_opencv_agrees_with_direct_cv2_call(rng: np.random.Generator) -> None:
+    import cv2
+
+    blobs = cv2.GaussianBlur(rng.random((96, 128, 3)).astype(np.float32), (0, 0), 6)
+    image = np.clip((blobs - blobs.min()) / np.ptp(blobs) * 255, 0, 255).astype(np.uint8)
+    markers = np.zeros((96, 128), np.int32)
+    markers[8::16, 8::16] = np.arange(1, 49).reshape(6, 8)
+    direct = cv2.watershed(image.copy(), markers.copy())
+    seg = watershed(image, markers=markers, sigma=0)
+    inner = direct[1:-1, 1:-1] > 0
+    assert (seg.labels[1:-1, 1:-1][inner] == direct[1:-1, 1:-1][inner]).mean() > 0.97
+    assert seg.labels.min() == 1 and len(seg) == 48  # dividing lines joined a basin
+    compact = watershed(image, markers=markers, compactness=0.01)
+    assert compact.meta["backend"] == "scikit-image"
+    assert watershed(image, markers=markers, backend="scikit-image").meta["backend"] == "scikit-image"
+
+
 @pytest.mark.parametrize("compactness", [0.0, 0.01])
 def test_watershed_grid_markers(compactness: float, rng: np.random.Generator) -> None:
     image = rng.random((30, 30))
@@ -227,6 +255,9 @@ def test_watershed_no_objects_warns() -> None:
         ({"h": -2}, r"h must be a number >= 0.0, got -2"),
         ({"sigma": -1}, r"sigma must be a number >= 0.0, got -1"),
         ({"min_size": -1}, r"min_size must be an integer >= 0, got -1"),
+        ({"backend": "cuda"}, r"backend must be one of 'auto', 'opencv', 'scikit-image', got 'cuda'"),
+        ({"backend": "opencv", "markers": 4},
+         r"backend='opencv' needs a marker image and compactness=0, got markers=int, compactness=0.0"),
     ],
 )
 def test_watershed_errors(quadrants: np.ndarray, params: dict, message: str) -> None:

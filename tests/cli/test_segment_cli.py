@@ -86,9 +86,9 @@ def test_demo_on_two_methods(tmp_path):
 
     image = (np.indices((48, 64)).sum(0) % 40 > 20).astype(np.uint8) * 200
     index = run_demo(tmp_path, images={"stripes": image}, method_names=["otsu", "grabcut"])
-    assert (tmp_path / "stripes_grid.png").exists()
+    assert (tmp_path / "stripes_grid.jpg").exists()
     text = index.read_text()
-    assert "<td>otsu</td>" in text and "<td>grabcut</td>" in text
+    assert "<tr><td>otsu</td>" in text and "<tr><td>grabcut</td>" in text
 
 
 def test_real_subprocess_exit_codes(tmp_path, image_file):

@@ -1,3 +1,4 @@
+import inspect
 from typing import Literal
 
 import numpy as np
@@ -72,10 +73,12 @@ def test_parse_params_converts_by_type(toy, tmp_path):
         ("levle=3", r"parameter of method 'toy_method' must be one of level, weight, .*, got 'levle'; did you mean 'level'\?"),
         ("level=abc", r"parameter 'level' of method 'toy_method' must be an integer, got 'abc'"),
         ("weight=x", r"parameter 'weight' of method 'toy_method' must be a number, got 'x'"),
-        ("flag=maybe", r"parameter 'flag' of method 'toy_method' must be true or false, got 'maybe'"),
+        ("flag=maybe", r"parameter 'flag' of method 'toy_method' must be true or false \(also yes/no, 1/0\), got 'maybe'"),
+        ("flag=on", r"parameter 'flag' of method 'toy_method' must be true or false \(also yes/no, 1/0\), got 'on'"),
         ("mode=c", r"parameter 'mode' of method 'toy_method' must be one of 'a', 'b', got 'c'"),
         ("box=1,2,3", r"parameter 'box' of method 'toy_method' must be \(float, float, float, float\) \| None, got '1,2,3'"),
-        ("markers=nofile.png", r"parameter 'markers' of method 'toy_method' must be int \| array .* \| None, got 'nofile.png'"),
+        ("markers=nofile.png", r"^file not found: nofile.png \(parameter 'markers' of method 'toy_method' must be an image file\)$"),
+        ("markers=1.5", r"parameter 'markers' of method 'toy_method' must be int \| array .* \| None, got '1.5'"),
     ],
 )
 def test_parse_params_errors(toy, pair, message):
@@ -128,3 +131,69 @@ def test_grouped_parameter_docs_document_every_name():
     int
     """
     assert _param_docs(doc) == {"alpha": "Shared weight.", "beta": "Shared weight.", "gamma": "Other."}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("true", True), ("True", True), ("yes", True), ("1", True), ("false", False), ("NO", False), ("0", False)],
+)
+def test_booleans_from_text(toy, text, value):
+    assert parse_params(toy, [f"flag={text}"])["flag"] is value
+
+
+def test_python_api_converts_text_for_bool_and_int_parameters():
+    image = np.zeros((20, 20), np.uint8)
+    image[5:15, 5:15] = 200
+    plain = seglab.segment(image, "otsu")
+    for text in ("no", "false", "0"):
+        assert (seglab.segment(image, "otsu", invert=text).labels == plain.labels).all(), text
+    inverted = seglab.segment(image, "otsu", invert="yes")
+    assert inverted.areas.tolist() == [300] and inverted.meta["params"] == {"invert": True}
+    assert seglab.segment(image, "kmeans", k="2").meta["params"] == {"k": 2}
+    with pytest.raises(InputError, match=r"parameter 'invert' of method 'otsu' must be true or false .*got 'nope'"):
+        seglab.segment(image, "otsu", invert="nope")
+    with pytest.raises(InputError, match=r"parameter 'k' of method 'kmeans' must be an integer, got 'three'"):
+        seglab.segment(image, "kmeans", k="three")
+
+
+def test_warnings_through_segment_point_at_the_callers_line(toy):
+    import warnings
+
+    @register("toy_warns", kind="threshold")
+    def toy_warns(image: np.ndarray) -> Segmentation:
+        warnings.warn("suspicious", UserWarning, stacklevel=2)
+        return Segmentation(np.ones(np.asarray(image).shape[:2], np.int32))
+
+    try:
+        with pytest.warns(UserWarning, match="suspicious") as record:
+            line = inspect.currentframe().f_lineno + 1
+            seglab.segment(np.zeros((4, 4), np.uint8), "toy_warns")
+        assert (record[0].filename, record[0].lineno) == (__file__, line)
+    finally:
+        del registry._REGISTRY["toy_warns"]
+
+
+def test_wrapped_parameter_docs_are_whole():
+    from seglab.core.registry import _param_docs
+
+    doc = """Summary.
+
+    Parameters
+    ----------
+    block_size : int
+        Side of the square neighbourhood, odd and >= 3; about the size of the
+        objects works best.
+
+        A second paragraph.
+    mode : str
+        One of:
+
+        * ``"a"``: first,
+          wrapped.
+        * ``"b"``: second.
+    """
+    docs = _param_docs(doc)
+    assert docs["block_size"] == ("Side of the square neighbourhood, odd and >= 3; about the size of the objects "
+                                  "works best.\nA second paragraph.")
+    assert docs["mode"] == 'One of:\n* ``"a"``: first, wrapped.\n* ``"b"``: second.'
+    assert get_method("adaptive").param("block_size").doc.endswith("about the size of the objects (or larger) works best.")

@@ -36,6 +36,19 @@ def test_on_demand_properties(seg):
     assert seg.class_map().tolist() == [[0, 1, 1, 0], [2, 2, 0, 1], [2, 0, 0, 1]]
 
 
+def test_centroids_xy_are_in_box_order(seg):
+    np.testing.assert_allclose(seg.centroids_xy, [[1.5, 0], [1 / 3, 4 / 3], [3, 1.5]])
+    box = seg.boxes_xyxy[1]  # (x0, y0, x1, y1): the centroid lies inside in the same order
+    assert box[0] <= seg.centroids_xy[1, 0] < box[2] and box[1] <= seg.centroids_xy[1, 1] < box[3]
+    table = seg.regionprops_table(("area", "centroid", "centroid_xy"))
+    np.testing.assert_allclose(table["centroid_x"], seg.centroids_xy[:, 0])
+    np.testing.assert_allclose(table["centroid_y"], seg.centroids_xy[:, 1])
+    np.testing.assert_allclose(table["centroid-0"], seg.centroids[:, 0])  # scikit-image's (row, col)
+    empty = Segmentation(np.array([[0, 2]]))
+    assert np.isnan(empty.centroids_xy[0]).all() and empty.centroids_xy[1].tolist() == [1.0, 0.0]
+    assert np.isnan(empty.regionprops_table(("centroid_xy",))["centroid_x"][0])
+
+
 def test_empty_region_is_allowed_and_reported():
     seg = Segmentation(np.array([[0, 2]]), class_ids=np.array([5, 6]))
     assert seg.areas.tolist() == [0, 1]

@@ -50,7 +50,8 @@ def output_paths(out_dir: Any, stem: str) -> dict[str, Path]:
     }
 
 
-def write_outputs(image: np.ndarray, seg: Segmentation, out_dir: Any, stem: str) -> dict[str, Path]:
+def write_outputs(image: np.ndarray, seg: Segmentation, out_dir: Any, stem: str, *,
+                  alpha: float = 0.45) -> dict[str, Path]:
     """Write ``STEM.labels.png``, ``STEM.overlay.png`` and ``STEM.json`` for one image, atomically.
 
     The same files as ``seglab segment``: the label PNG (:meth:`Segmentation.save`), the overlay
@@ -67,6 +68,8 @@ def write_outputs(image: np.ndarray, seg: Segmentation, out_dir: Any, stem: str)
         Output folder (created if missing).
     stem : str
         File name stem, usually the input file's stem.
+    alpha : float
+        Opacity of the region colours in the overlay, 0..1.
 
     Returns
     -------
@@ -87,7 +90,7 @@ def write_outputs(image: np.ndarray, seg: Segmentation, out_dir: Any, stem: str)
 
     paths = output_paths(out_dir, stem)
     seg.save(paths["labels"])
-    save_image(paths["overlay"], overlay(image, seg))
+    save_image(paths["overlay"], overlay(image, seg, alpha=alpha))
     atomic_write_text(paths["json"], json.dumps(json_safe(seg.summary()), indent=2) + "\n")
     return paths
 

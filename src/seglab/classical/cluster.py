@@ -6,6 +6,7 @@ Colours are handled in 8-bit units whatever the input dtype (uint16 divided by 2
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import cv2
@@ -141,18 +142,23 @@ def meanshift(
     spatial_radius: float = 10.0,
     color_radius: float = 20.0,
     min_size: int = 50,
+    scale: float = 0.5,
 ) -> Segmentation:
     """Mean-shift segmentation: filter, group equal colours into regions, merge small ones.
 
     1. ``cv2.pyrMeanShiftFiltering`` moves every pixel's colour to the mode of its
        joint spatial-colour neighbourhood (radii ``spatial_radius`` pixels and
-       ``color_radius`` 8-bit RGB units).
+       ``color_radius`` 8-bit RGB units). It runs on the image resized by ``scale`` with
+       the spatial radius scaled alike, so the window covers the same part of the image;
+       its cost falls as ``scale ** 4`` (0.5: about 15x faster than at full resolution).
     2. Neighbouring pixels (8-connected) whose filtered colours differ by at most
        ``color_radius / 2`` (Euclidean, RGB) are grouped into one region, so pixels that
        converged to the same mode join even when their colours differ by a unit or two.
     3. Regions smaller than ``min_size`` pixels are merged, in rounds, into the adjacent
        region whose mean filtered colour is closest, until none is left (or a small region
        has no neighbour, e.g. a tiny image).
+    4. With ``scale < 1`` the region image is enlarged back to the image's size (nearest
+       neighbour), so boundaries are placed to within ``1 / scale`` pixels.
 
     Parameters
     ----------
@@ -163,7 +169,11 @@ def meanshift(
     color_radius : float
         Colour window radius in 8-bit RGB units, > 0.
     min_size : int
-        Smallest region in pixels; 1 keeps every region.
+        Smallest region in pixels (of the full-size image); 1 keeps every region.
+    scale : float
+        Resolution of the filtering and grouping, 0 < scale <= 1; 1 filters at full
+        resolution (slowest, boundaries exact to the pixel). Images are never shrunk below
+        64 pixels on a side.
 
     Returns
     -------
@@ -173,7 +183,7 @@ def meanshift(
     Raises
     ------
     InputError
-        A radius <= 0 or ``min_size < 1``.
+        A radius <= 0, ``min_size < 1`` or ``scale`` outside (0, 1].
 
     Examples
     --------
@@ -186,13 +196,32 @@ def meanshift(
     spatial_radius = check_float("spatial_radius", spatial_radius, minimum=0.0, exclusive_minimum=True)
     color_radius = check_float("color_radius", color_radius, minimum=0.0, exclusive_minimum=True)
     min_size = check_int("min_size", min_size, minimum=1)
+    scale = check_float("scale", scale, minimum=0.0, exclusive_minimum=True, maximum=1.0)
     rgb = np.ascontiguousarray(to_rgb(to_uint8(pixels)))
-    filtered = cv2.pyrMeanShiftFiltering(rgb, spatial_radius, color_radius, maxLevel=0)
+    height, width = rgb.shape[:2]
+    factor = min(1.0, max(scale, 64 / min(height, width)))
+    small = rgb
+    if factor < 1.0:
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        factor = small.shape[0] * small.shape[1] / (height * width)  # area ratio actually used
+    filtered = cv2.pyrMeanShiftFiltering(small, spatial_radius * factor ** 0.5, color_radius, maxLevel=0)
     colours = filtered.reshape(-1, 3).astype(np.float32)
     labels = _group_colours(filtered, color_radius / 2.0)
     if min_size > 1:
-        labels = _merge_small(labels, colours, min_size)
-    return Segmentation(labels, meta={"method": "meanshift"})
+        # a small-image region of a pixels stands for a / factor full-size pixels
+        labels = _merge_small(labels, colours, max(1, math.ceil(min_size * factor - 1e-9)))
+    if labels.shape != (height, width):
+        labels = _enlarge(labels, height, width)
+    return Segmentation(labels, meta={"method": "meanshift", "scale": round(factor ** 0.5, 4)})
+
+
+def _enlarge(labels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour enlargement; every source row and column appears, in order, so regions
+    stay connected and keep their raster order."""
+    rows = np.minimum(((np.arange(height) + 0.5) * labels.shape[0] / height).astype(np.intp), labels.shape[0] - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * labels.shape[1] / width).astype(np.intp), labels.shape[1] - 1)
+    return np.ascontiguousarray(labels[rows][:, cols])
 
 
 def _group_colours(filtered: np.ndarray, limit: float) -> np.ndarray:

@@ -224,6 +224,7 @@ def watershed(
     h: float | None = None,
     sigma: float = 1.0,
     min_size: int = 64,
+    backend: Literal["auto", "opencv", "scikit-image"] = "auto",
 ) -> Segmentation:
     """Watershed transform, flooding from markers on a gradient or a distance map.
 
@@ -268,11 +269,23 @@ def watershed(
         Gaussian smoothing before the gradient, in pixels (``"gradient"`` only).
     min_size : int
         Foreground components smaller than this many pixels are dropped (``"objects"`` only).
+    backend : {"auto", "opencv", "scikit-image"}
+        Who floods a marker image in the ``"gradient"`` pipeline (``"objects"`` always uses
+        scikit-image). ``"opencv"``:
+        ``cv2.watershed`` on the image smoothed by ``sigma``, which floods in order of the
+        colour difference between neighbours (8-bit) rather than of the Sobel gradient's
+        value: not the same regions, about 10-20x faster (see docs/performance.md); pixels
+        OpenCV leaves on the dividing lines join the neighbouring basin closest in colour.
+        ``"scikit-image"``: ``skimage.segmentation.watershed`` on the Sobel gradient. ``"auto"``
+        is OpenCV for a marker image with ``compactness=0``, scikit-image otherwise (OpenCV
+        has no compact watershed, and automatic or counted markers are placed on the Sobel
+        gradient).
 
     Returns
     -------
     Segmentation
-        With ``meta["mode"]`` set to the pipeline used.
+        With ``meta["mode"]`` set to the pipeline used and ``meta["backend"]`` to the library
+        that flooded (``"opencv"`` or ``"scikit-image"``).
 
     Raises
     ------
@@ -298,18 +311,27 @@ def watershed(
     min_size = check_int("min_size", min_size, minimum=0)
     if h is not None:
         h = check_float("h", h, minimum=0.0)
+    backend = check_choice("backend", backend, ("auto", "opencv", "scikit-image"))
     markers = _check_markers(markers, pixels.shape[:2])
-    gray = float255(to_gray(pixels))
-    threshold, separability = _otsu(gray)
+    if backend == "opencv" and (compactness > 0 or not isinstance(markers, np.ndarray)):
+        raise InputError("backend='opencv' needs a marker image and compactness=0, got "
+                         f"markers={type(markers).__name__}, compactness={compactness}")
     if mode == "auto":
-        mode = "objects" if separability >= NEAR_BINARY else "gradient"
+        mode = "objects" if _otsu(_gray_histogram(pixels))[1] >= NEAR_BINARY else "gradient"
+    opencv = False
     if mode == "objects":
+        gray = float255(to_gray(pixels))
+        threshold, _ = _otsu(_gray_histogram(gray))
         depth = 2.0 if h is None else h
         labels, contiguous = _watershed_objects(gray, threshold, markers, compactness, depth, min_size)
     else:
         depth = 20.0 if h is None else h
-        labels, contiguous = _watershed_gradient(pixels, markers, compactness, depth, sigma)
-    meta = {"method": "watershed", "mode": mode}
+        opencv = backend == "opencv" or (backend == "auto" and isinstance(markers, np.ndarray) and compactness == 0)
+        if opencv:
+            labels, contiguous = _watershed_opencv(pixels, markers, sigma), True
+        else:
+            labels, contiguous = _watershed_gradient(pixels, markers, compactness, depth, sigma)
+    meta = {"method": "watershed", "mode": mode, "backend": "opencv" if opencv else "scikit-image"}
     return Segmentation(labels if contiguous else _renumber(labels), meta=meta)
 
 
@@ -336,14 +358,32 @@ def _check_markers(markers: object, shape: tuple[int, int]) -> int | np.ndarray 
         raise InputError(f"markers must have shape {tuple(shape)} like the image, got {markers.shape}")
     if markers.size and markers.min() < 0:
         raise expected("markers", "non-negative labels (0 = unmarked)", int(markers.min()))
-    if not markers.any():
+    if not markers.size or markers.max() == 0:
         raise InputError("markers must contain at least one positive label, got only zeros")
-    return markers.astype(np.int32)
+    return markers.astype(np.int32, copy=False)
 
 
-def _otsu(gray: np.ndarray) -> tuple[float, float]:
-    """Otsu threshold of a float 0..255 image and its separability (0..1)."""
-    hist = np.bincount(np.clip(gray, 0, 255).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+def _gray_histogram(image: np.ndarray) -> np.ndarray:
+    """Histogram of the grey levels (256 bins, 8-bit units) of an image or of a float 0..255 grey image.
+
+    8-bit colour is weighted with ``cv2.transform`` (the BT.601 weights of ``to_gray``, several
+    times faster than its float product); ties at .5 may round the other way.
+    """
+    if image.dtype == np.uint8 and image.ndim == 3:
+        weights = np.array([[0.299, 0.587, 0.114]], dtype=np.float32)
+        gray8 = cv2.transform(np.ascontiguousarray(image[:, :, :3]), weights)
+    elif image.dtype == np.uint8:
+        gray8 = image
+    elif image.ndim == 2 and image.dtype == np.float32:
+        gray8 = np.clip(image, 0, 255).astype(np.uint8)  # float255 grey, truncated as before
+    else:
+        gray8 = np.clip(float255(to_gray(image)), 0, 255).astype(np.uint8)
+    return cv2.calcHist([np.ascontiguousarray(gray8)], [0], None, [256], [0, 256]).ravel()
+
+
+def _otsu(hist: np.ndarray) -> tuple[float, float]:
+    """Otsu threshold of a 256-bin grey histogram and its separability (0..1)."""
+    hist = hist.astype(np.float64)
     levels = np.arange(256, dtype=np.float64)
     prob = hist / hist.sum()
     omega = np.cumsum(prob)
@@ -419,3 +459,46 @@ def _watershed_gradient(
             markers[np.unravel_index(np.argmin(grad), grad.shape)] = 1
     labels = sksegmentation.watershed(grad, markers, compactness=compactness)
     return labels.astype(np.int32, copy=False), contiguous
+
+
+def _watershed_opencv(pixels: np.ndarray, markers: np.ndarray, sigma: float) -> np.ndarray:
+    """``cv2.watershed`` from a marker image on the smoothed 8-bit image, every pixel labelled.
+
+    OpenCV floods in order of the colour difference between a pixel and its labelled
+    neighbour (the largest over channels): a marker watershed on the image's own gradient,
+    about 20x faster than scikit-image's priority flood. It writes -1 on the one-pixel frame
+    (so the image is padded by one pixel) and between basins; each such pixel joins the
+    4-neighbour basin closest to it in colour, the measure the flood uses.
+    """
+    image = pixels if pixels.dtype == np.uint8 else np.clip(np.rint(float255(pixels)), 0, 255).astype(np.uint8)
+    if sigma > 0:
+        image = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] != 3:
+        image = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2BGR)
+    padded = cv2.copyMakeBorder(np.ascontiguousarray(image), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    labels = _padded_markers(markers)
+    cv2.watershed(padded, labels)
+    width = labels.shape[1]
+    flat, colours = labels.reshape(-1), padded.reshape(-1, 3)
+    ridge = np.flatnonzero(flat[width:-width] < 0) + width  # the frame is cut off below
+    ridge = ridge[(ridge % width != 0) & (ridge % width != width - 1)]
+    if ridge.size:
+        neighbours = ridge[:, None] + np.array([-width, -1, 1, width])
+        around = colours[neighbours].astype(np.int16)
+        difference = np.abs(around - colours[ridge][:, None].astype(np.int16)).max(axis=2)
+        difference[flat[neighbours] <= 0] = 1024
+        flat[ridge] = flat[neighbours[np.arange(ridge.size), difference.argmin(axis=1)]]
+    return np.ascontiguousarray(labels[1:-1, 1:-1])
+
+
+def _padded_markers(markers: np.ndarray) -> np.ndarray:
+    """Markers renumbered ``1..N`` in increasing order, in an int32 image with a zero frame of
+    one pixel (only the marked pixels are touched: markers are usually sparse)."""
+    height, width = markers.shape
+    index = np.flatnonzero(markers)
+    _, numbers = np.unique(markers.reshape(-1)[index], return_inverse=True)
+    padded = np.zeros((height + 2, width + 2), np.int32)
+    padded[index // width + 1, index % width + 1] = numbers.reshape(-1) + 1
+    return padded

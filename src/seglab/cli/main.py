@@ -1,8 +1,9 @@
 """The ``seglab`` command: a thin layer over the Python API.
 
 Each command group lives in its own module with a ``register(app)`` function; this module
-builds the app from :data:`COMMAND_MODULES` and turns every :class:`~seglab.SeglabError` into
-one line on stderr and exit code 1 (unexpected errors keep their traceback).
+builds the app from :data:`COMMAND_MODULES` and turns every :class:`~seglab.SeglabError` and
+every ``OSError`` (a path that cannot be written or read) into one line on stderr and exit
+code 1 (unexpected errors keep their traceback).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class _SeglabGroup(TyperGroup):
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
-        except SeglabError as error:
+        except (SeglabError, OSError) as error:  # OSError: a folder that cannot be written, a full disk
             message = " ".join(str(error).split())
             typer.echo(f"{type(error).__name__}: {message}", err=True)
             raise typer.Exit(1) from None
@@ -51,8 +52,9 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
 ) -> None:
     if version:
@@ -60,6 +62,9 @@ def _root(
 
         typer.echo(f"seglab {__version__}")
         raise typer.Exit()
+    if ctx.invoked_subcommand is None:  # options but no command: show what there is
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
 
 
 def _register_commands() -> None:
@@ -70,8 +75,15 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _one_line_warning(message, category, filename, lineno, line=None):  # type: ignore[no-untyped-def]
+    return f"{category.__name__}: {' '.join(str(message).split())}\n"
+
+
 def main() -> None:
-    """Entry point of the ``seglab`` script."""
+    """Entry point of the ``seglab`` script; warnings print as one ``UserWarning: ...`` line."""
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     app(prog_name="seglab")
 
 

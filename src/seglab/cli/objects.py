@@ -185,12 +185,24 @@ def annotate_command(
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
 ) -> None:
-    """Annotate images automatically: segment, extract objects, write an annotation file."""
+    """Annotate images automatically: segment, extract objects, write an annotation file.
+
+    The default method, otsu, separates objects from their background; add --separate to
+    split touching ones. Superpixel and clustering methods (slic, felzenszwalb, kmeans, ...)
+    tile the whole image, so every tile would become an "object": they get a warning.
+    """
     from seglab.core.image import load_image
+    from seglab.core.registry import get_method
     from seglab.objects import detect
 
     options = _format_options(to, polygons, 0, False)
     params = method_params(method, param)
+    if get_method(method).kind in TILING_KINDS:
+        console().print(
+            f"[yellow]warning:[/] {method} divides the whole image into regions (superpixels or colour "
+            "clusters), so each one becomes an annotated object; for objects on a background use "
+            "otsu (the default), watershed, canny or a trained model (-m model)"
+        )
     names = [n.strip() for n in (classes or "").split(",") if n.strip()]
     files = expand_images(images)
     _check_target(to, out, overwrite)
@@ -217,6 +229,10 @@ def annotate_command(
 
 
 # ---------------------------------------------------------------------------- helpers
+#: Method kinds whose regions tile the whole image instead of marking objects on a background.
+TILING_KINDS = ("cluster", "graph")
+
+
 def apply_classes(seg: Any, names: list[str], method: str = "the method") -> Any:
     """``seg`` with its classes renamed to ``names`` (background excluded); unclassed regions get names[0]."""
     import numpy as np

@@ -24,9 +24,11 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import threading
 import time
 import types
 import typing
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,7 +330,16 @@ def segment(image: Any, method: str = "otsu", **params: Any) -> Segmentation:
     check_params(info, params)
     pixels = load_image(image)
     start = time.perf_counter()
-    result = info.function(pixels, **params)
+    if threading.current_thread() is threading.main_thread():
+        # the method's warnings point at this file; raise them again at the caller's line.
+        # catch_warnings swaps global state, so threads (the web server) keep them as they are.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = info.function(pixels, **params)
+        for caught_warning in caught:
+            warnings.warn(caught_warning.message, caught_warning.category, stacklevel=2)
+    else:
+        result = info.function(pixels, **params)
     elapsed = time.perf_counter() - start
     result.meta.setdefault("method", info.name)
     result.meta["params"] = json_safe(params)
@@ -339,15 +350,30 @@ def segment(image: Any, method: str = "otsu", **params: Any) -> Segmentation:
 
 
 def check_params(info: MethodInfo, params: dict[str, Any]) -> None:
-    """Raise an InputError for an unknown key or a value outside a parameter's fixed choices."""
+    """Raise an InputError for an unknown key or a value outside a parameter's fixed choices.
+
+    Text given to a bool, int or float parameter (``invert="no"``, ``k="3"``) is converted in
+    place as on the command line (:func:`parse_value`): ``"no"`` is False, not a true string.
+    """
     names = [p.name for p in info.params]
-    for key, value in params.items():
+    for key, value in list(params.items()):
         if key not in names:
             raise _unknown(f"parameter of method {info.name!r}", key, names)
+        if isinstance(value, str) and _scalar_types(info.param(key).annotation):
+            value = params[key] = parse_value(info.param(key).annotation, value,
+                                              f"parameter {key!r} of method {info.name!r}")
         choices = info.param(key).choices
         if choices is not None and value not in choices:
             listed = ", ".join(repr(c) for c in choices)
             raise InputError(f"parameter {key!r} of method {info.name!r} must be one of {listed}, got {value!r}")
+
+
+def _scalar_types(annotation: Any) -> bool:
+    """True for bool, int and float and their unions with None (where text must be converted)."""
+    members = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+    members = tuple(m for m in members if m is not type(None))
+    return bool(members) and all(m in (bool, int, float) for m in members)
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -376,14 +402,18 @@ def parse_value(annotation: Any, text: str, what: str = "value") -> Any:
         members = typing.get_args(annotation)
         if type(None) in members and text.lower() in ("none", "null", ""):
             return None
-        errors = []
+        missing_file = None
         for member in members:
             if member is type(None):
                 continue
             try:
                 return parse_value(member, text, what)
-            except InputError as error:
-                errors.append(error)
+            except _MissingFile as error:
+                missing_file = error
+            except InputError:
+                pass
+        if missing_file is not None and not _looks_numeric(text):
+            raise InputError(str(missing_file))  # a file name was meant: say which one is missing
         raise InputError(f"{what} must be {_type_name(annotation)}, got {text!r}")
     if origin is Literal:
         choices = typing.get_args(annotation)
@@ -393,11 +423,11 @@ def parse_value(annotation: Any, text: str, what: str = "value") -> Any:
         raise InputError(f"{what} must be one of {', '.join(repr(c) for c in choices)}, got {text!r}")
     if annotation is bool:
         lowered = text.lower()
-        if lowered in ("true", "yes", "on", "1"):
+        if lowered in ("true", "yes", "1"):
             return True
-        if lowered in ("false", "no", "off", "0"):
+        if lowered in ("false", "no", "0"):
             return False
-        raise InputError(f"{what} must be true or false, got {text!r}")
+        raise InputError(f"{what} must be true or false (also yes/no, 1/0), got {text!r}")
     if annotation is int:
         try:
             return int(text)
@@ -414,11 +444,19 @@ def parse_value(annotation: Any, text: str, what: str = "value") -> Any:
         from seglab.core.image import load_image
 
         if not Path(text).is_file():
-            raise InputError(f"{what} must be an image file, got {text!r} (no such file)")
+            raise _MissingFile(f"file not found: {text} ({what} must be an image file)")
         return load_image(text)
     if origin in (tuple, list, Sequence, typing.Sequence) or annotation in (tuple, list):
         return _parse_sequence(annotation, text, what)
     raise InputError(f"{what} cannot be given on the command line (type {_type_name(annotation)})")
+
+
+class _MissingFile(InputError):
+    """An image file named on the command line that does not exist."""
+
+
+def _looks_numeric(text: str) -> bool:
+    return re.fullmatch(r"[\s\d.,;+\-eE\[\]]*", text) is not None
 
 
 def _parse_sequence(annotation: Any, text: str, what: str) -> Any:
@@ -502,21 +540,34 @@ def _summary(function: Callable[..., Any]) -> str:
 
 
 def _param_docs(doc: str) -> dict[str, str]:
-    """First description line of each entry in a numpydoc Parameters section."""
+    """The whole description of each entry in a numpydoc Parameters section.
+
+    Wrapped lines are joined with spaces; paragraphs and list items (``* ``, ``- ``, ``1. ``)
+    start on a new line.
+    """
     text = inspect.cleandoc(doc)
     match = re.search(r"^Parameters\n-+\n(.*?)(?:^\S[^\n]*\n-+\n|\Z)", text, flags=re.S | re.M)
     if not match:
         return {}
-    docs: dict[str, str] = {}
-    group: list[str] = []  # "foreground, background : ..." documents both names
+    entries: list[tuple[list[str], list[str]]] = []  # "foreground, background : ..." documents both names
     for line in match.group(1).splitlines():
         if line and not line.startswith(" "):
-            group = [name.strip() for name in line.split(":", 1)[0].split(",") if name.strip()]
-            for name in group:
-                docs.setdefault(name, "")
-        elif group and line.strip() and not docs[group[0]]:
-            for name in group:
-                docs[name] = line.strip()
+            entries.append(([name.strip() for name in line.split(":", 1)[0].split(",") if name.strip()], []))
+        elif entries:
+            entries[-1][1].append(line.strip())
+    docs: dict[str, str] = {}
+    for names, body in entries:
+        paragraphs: list[str] = []
+        current: list[str] = []
+        for line in [*body, ""]:
+            if line and not (current and re.match(r"(?:[*-]|\d+\.) ", line)):
+                current.append(line)
+                continue
+            if current:
+                paragraphs.append(" ".join(current))
+            current = [line] if line else []
+        for name in names:
+            docs.setdefault(name, "\n".join(paragraphs))
     return docs
 
 

@@ -204,7 +204,11 @@ class Segmentation:
 
     @cached_property
     def centroids(self) -> np.ndarray:
-        """(N, 2) centroids as (row, col); NaN for empty regions."""
+        """(N, 2) centroids as **(row, col)**, array order; NaN for empty regions.
+
+        Boxes are ``(x0, y0, x1, y1)``; for the centroid in the same ``(x, y)`` order use
+        :attr:`centroids_xy`.
+        """
         n = len(self)
         flat = self.labels.ravel()
         rows, cols = np.indices(self.shape)
@@ -213,6 +217,11 @@ class Segmentation:
         sum_c = np.bincount(flat, weights=cols.ravel(), minlength=n + 1)[1:]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.stack([sum_r / area, sum_c / area], axis=1)
+
+    @property
+    def centroids_xy(self) -> np.ndarray:
+        """(N, 2) centroids as (x, y) = (col, row), the order of boxes and prompts; NaN for empty regions."""
+        return self.centroids[:, ::-1].copy()
 
     def class_map(self) -> np.ndarray:
         """(H, W) int32 class id per pixel, 0 for background.
@@ -232,16 +241,24 @@ class Segmentation:
         """Region properties as a dict of (N,) columns, one row per region including empty ones.
 
         Any property of :func:`skimage.measure.regionprops` may be asked for; empty regions get NaN.
+        ``"centroid"`` gives ``centroid-0`` (row) and ``centroid-1`` (col) as scikit-image does;
+        ``"centroid_xy"`` gives ``centroid_x`` and ``centroid_y``.
         """
         from skimage.measure import regionprops_table
 
-        names = tuple(properties) if "label" in properties else ("label", *properties)
+        asked = tuple(p for p in properties if p != "centroid_xy")
+        names = asked if "label" in asked else ("label", *asked)
         table = regionprops_table(self.labels, intensity_image=intensity_image, properties=names)
+        if "centroid_xy" in properties:
+            table = {**table, "centroid_x": self.centroids_xy[:, 0], "centroid_y": self.centroids_xy[:, 1]}
         present = table["label"].astype(np.int64)
         out: dict[str, np.ndarray] = {}
         for key, column in table.items():
             if key == "label":
                 out[key] = self.ids.astype(np.int64)
+                continue
+            if key in ("centroid_x", "centroid_y"):  # already one row per region
+                out[key] = column
                 continue
             full = np.full(len(self), np.nan, dtype=np.float64)
             full[present - 1] = column

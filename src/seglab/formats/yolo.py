@@ -78,6 +78,7 @@ def to_yolo(items: Any, target: Any, *, copy_images: bool = True) -> Path:
     target = Path(target)
     categories = category_names(items)
     class_index = {name: i for i, name in enumerate(categories)}
+    missing = []
     for path, seg in items:
         seg = drop_empty(seg, path, "YOLO")
         height, width = seg.shape
@@ -100,6 +101,17 @@ def to_yolo(items: Any, target: Any, *, copy_images: bool = True) -> Path:
         if copy_images and path.is_file():
             with atomic_path(target / "images" / path.name) as tmp:
                 shutil.copyfile(path, tmp)
+        elif copy_images:
+            missing.append(path.name)
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        warnings.warn(
+            f"image {missing[0]!r}{more} not found, so not copied: data.yaml's train/val folder "
+            f"{str(target / 'images')!r} lacks it and YOLO cannot train on it; copy the images there "
+            "(or give their folder: seglab convert --images DIR where the source format takes it)",
+            UserWarning,
+            stacklevel=2,
+        )
     names = "".join(f"  {i}: {json.dumps(name)}\n" for i, name in enumerate(categories))
     text = f"# written by seglab\npath: .\ntrain: images\nval: images\nnc: {len(categories)}\nnames:\n{names}"
     atomic_write_text(target / "data.yaml", text)
