@@ -32,6 +32,7 @@ from seglab.formats._common import (
     category_names,
     check_items,
     drop_empty,
+    image_path,
     object_class_names,
 )
 
@@ -234,7 +235,7 @@ def from_voc(target: Any, *, split: str | None = None, image_dir: Any = None) ->
             object_names.append(_name(names, int(found[0])))
         filename = _check_xml(target / "Annotations" / f"{stem}.xml", labels)
         image = (
-            images / filename
+            image_path(filename, images, f"{stem}.xml: <filename>")
             if filename
             else next(iter(sorted(images.glob(f"{stem}.*"))), images / f"{stem}.jpg")
         )

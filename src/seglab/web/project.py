@@ -74,13 +74,16 @@ def crop_runs(mask: np.ndarray) -> dict[str, Any]:
 def mask_from_runs(runs: dict[str, Any], height: int, width: int) -> np.ndarray:
     """Full (H, W) bool mask from crop runs; InputError when they do not fit the image."""
     x, y, w, h = (int(runs[k]) for k in ("x", "y", "w", "h"))
-    counts = np.asarray(runs["counts"], dtype=np.int64)
     if x < 0 or y < 0 or w < 0 or h < 0 or x + w > width or y + h > height:
         raise InputError(f"mask box must lie inside the image ({width}x{height}), got x={x} y={y} w={w} h={h}")
-    if counts.size and (counts.min() < 0 or int(counts.sum()) != w * h):
-        raise InputError(f"mask counts must be non-negative and sum to w*h = {w * h}, got sum {int(counts.sum())}")
-    if not counts.size and w * h:
-        raise InputError(f"mask counts must sum to w*h = {w * h}, got none")
+    raw = runs["counts"]
+    # checked as Python integers first: in int64 huge runs wrap to a small sum and np.repeat crashes
+    if any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= w * h for c in raw):
+        bad = next(c for c in raw if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= w * h)
+        raise InputError(f"mask counts must be integers between 0 and w*h = {w * h}, got {bad!r}")
+    if sum(raw) != w * h:
+        raise InputError(f"mask counts must be non-negative and sum to w*h = {w * h}, got sum {sum(raw)}")
+    counts = np.asarray(raw, dtype=np.int64)
     values = np.zeros(counts.size, dtype=bool)
     values[1::2] = True
     crop = np.repeat(values, counts).reshape(h, w) if counts.size else np.zeros((h, w), bool)
