@@ -77,7 +77,7 @@ def test_web_runs_that_wrap_int64_are_refused_in_a_subprocess(tmp_path):
         import json
         from fastapi.testclient import TestClient
         from seglab.web.app import create_app
-        with TestClient(create_app({str(tmp_path)!r})) as client:
+        with TestClient(create_app({str(tmp_path)!r}), base_url="http://127.0.0.1") as client:
             image_id = client.get("/api/images").json()[0]["id"]
             response = client.post(f"/api/images/{{image_id}}/save", json={body!r})
             print(response.status_code, response.json()["detail"])

@@ -7,6 +7,7 @@ run of zeros. The server keeps full-size COCO RLE in the database.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -22,25 +23,45 @@ from seglab.core.errors import InputError
 from seglab.core.image import IMAGE_SUFFIXES
 from seglab.web.storage import Store, decode_mask, default_url, mask_box
 
-__all__ = ["Project", "crop_runs", "mask_from_runs", "resolve_under"]
+__all__ = ["PixelSource", "Project", "crop_runs", "mask_from_runs", "resolve_under"]
 
 PRIVATE = ".seglab"
 MAX_PREVIEW = 4096
+#: Preview sizes served: a request is snapped up to one of these, so the cache stays small.
+PREVIEW_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+MAX_CACHED_PREVIEWS = 512
 
 
-def resolve_under(root: Path, relative: str) -> Path | None:
+def resolve_under(root: Path, relative: str, *, decode: bool = True) -> Path | None:
     """The file ``relative`` names inside ``root``, or None for anything that leaves it.
 
-    ``relative`` is decoded again and again (``%252e`` -> ``%2e`` -> ``.``) before checking, so
-    no encoding of ``..`` gets through; absolute paths, NUL bytes, hidden parts (``.seglab``)
-    and symlinks that point out of ``root`` all give None.
+    With ``decode``, ``relative`` is also decoded again and again (``%252e`` -> ``%2e`` ->
+    ``.``) and every form is checked, so no encoding of ``..`` gets through while a file
+    really named ``a%20b.png`` is still found; absolute paths, NUL bytes, hidden parts
+    (``.seglab``) and symlinks that point out of ``root`` all give None.
     """
-    text = relative
-    for _ in range(5):
-        decoded = urllib.parse.unquote(text)
-        if decoded == text:
+    forms = [relative]
+    while decode and len(forms) < 6:
+        decoded = urllib.parse.unquote(forms[-1])
+        if decoded == forms[-1]:
             break
-        text = decoded
+        forms.append(decoded)
+    if any(_leaves(form) for form in forms[1:]):
+        return None
+    for form in forms:
+        found = _resolve_literal(root, form)
+        if found is not None:
+            return found
+    return None
+
+
+def _leaves(text: str) -> bool:
+    """True for a path that is absolute or climbs with ``..`` (whatever its other parts)."""
+    text = text.replace("\\", "/")
+    return text.startswith("/") or (len(text) > 1 and text[1] == ":") or ".." in text.split("/")
+
+
+def _resolve_literal(root: Path, text: str) -> Path | None:
     text = text.replace("\\", "/")
     if not text or "\x00" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         return None
@@ -138,7 +159,7 @@ class Project:
                 if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 relative = Path(dirpath, name).relative_to(self.root).as_posix()
-                path = resolve_under(self.root, relative)
+                path = resolve_under(self.root, relative, decode=False)
                 size = None if path is None else _image_size(path)
                 if size is not None:
                     entries.append((relative, size[0], size[1]))
@@ -153,10 +174,14 @@ class Project:
         return info if info is not None and info["path"] in self._present else None
 
     def path(self, info: dict[str, Any]) -> Path:
-        found = resolve_under(self.root, info["path"])
+        found = resolve_under(self.root, info["path"], decode=False)
         if found is None:
             raise InputError(f"image must be a file under the project folder, got {info['path']!r}")
         return found
+
+    def public(self, message: str) -> str:
+        """``message`` without the server's absolute project path (the page sees ``DIR/...``)."""
+        return message.replace(str(self.root), self.root.name).replace(str(self.root.parent) + os.sep, "")
 
     def pixels(self, info: dict[str, Any]) -> np.ndarray:
         """The image as an array (a few recent images are cached)."""
@@ -175,16 +200,21 @@ class Project:
 
     def preview(self, info: dict[str, Any], max_side: int) -> tuple[bytes, str]:
         """A downscaled JPEG of at most ``max_side`` pixels, cached on disk."""
-        max_side = int(min(max(max_side, 16), MAX_PREVIEW))
+        max_side = next((s for s in PREVIEW_SIZES if s >= max_side), PREVIEW_SIZES[-1])
         stamp = int(self.path(info).stat().st_mtime)
-        cache = self.root / PRIVATE / "previews" / f"{info['id']}_{max_side}_{stamp}.jpg"
+        folder = self.root / PRIVATE / "previews"
+        cache = folder / f"{info['id']}_{max_side}_{stamp}.jpg"
         if cache.is_file():
             return cache.read_bytes(), "image/jpeg"
         data = _jpeg(self.pixels(info), max_side, quality=90)
         from seglab.core.atomic import atomic_path
 
-        with atomic_path(cache) as tmp:
-            tmp.write_bytes(data)
+        try:
+            with atomic_path(cache) as tmp:
+                tmp.write_bytes(data)
+            _prune(folder, MAX_CACHED_PREVIEWS)
+        except OSError:  # a read-only project folder is served without a preview cache
+            pass
         return data, "image/jpeg"
 
     def region(self, info: dict[str, Any], box: tuple[int, int, int, int], max_side: int) -> bytes:
@@ -258,6 +288,39 @@ class Project:
             folder = self.export(format, Path(tmp) / format.lower())
             archive = shutil.make_archive(str(Path(tmp) / "export"), "zip", folder)
             return Path(archive).read_bytes(), "application/zip", f"{self.root.name}-{format.lower()}.zip"
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Delete the oldest cached previews beyond ``keep`` files."""
+    files = sorted(folder.glob("*.jpg"), key=lambda p: p.stat().st_mtime)
+    for old in files[: max(len(files) - keep, 0)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+class PixelSource:
+    """The pixels of a project's images, for a worker process (picklable: only the root travels).
+
+    The last images read are kept per process, so clicks on one image decode it once.
+    """
+
+    _cache: OrderedDict[tuple[str, str, float], np.ndarray] = OrderedDict()
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def pixels(self, info: dict[str, Any]) -> np.ndarray:
+        from seglab.core.image import load_image
+
+        path = resolve_under(self.root, info["path"], decode=False)
+        if path is None:
+            raise InputError(f"image must be a file under the project folder, got {info['path']!r}")
+        key = (str(self.root), info["path"], path.stat().st_mtime)
+        if key not in self._cache:
+            self._cache[key] = load_image(path)
+            while len(self._cache) > 2:
+                self._cache.popitem(last=False)
+        return self._cache[key]
 
 
 def _jpeg(pixels: np.ndarray, max_side: int, *, quality: int) -> bytes:
