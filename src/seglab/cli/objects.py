@@ -351,7 +351,9 @@ def _image_for(stem: str, seg: Any, seg_dir: Path, images: Path | None) -> Path:
 def _check_size(path: Path, shape: tuple[int, int]) -> None:
     from PIL import Image
 
-    with Image.open(path) as image:
+    from seglab.core.image import PIL_FORMATS
+
+    with Image.open(path, formats=PIL_FORMATS) as image:
         if (image.height, image.width) != tuple(shape):
             raise InputError(
                 f"image {str(path)!r} must have size {tuple(shape)} like its labels, "

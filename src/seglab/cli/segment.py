@@ -67,7 +67,7 @@ def segment_command(
     """Segment images; write STEM.labels.png, STEM.overlay.png and STEM.json per image."""
     from seglab.batch import output_paths, write_outputs
     from seglab.core.errors import InputError
-    from seglab.core.image import load_image
+    from seglab.core.image import check_untiled_memory, load_image
     from seglab.core.registry import segment
 
     params = method_params(method, param)
@@ -90,6 +90,7 @@ def segment_command(
     check_outputs([p for _, paths in planned for p in paths.values()], overwrite)
     summaries = []
     for path, _targets in progress(planned, description=f"{method}", quiet=quiet):
+        check_untiled_memory(path)
         image = load_image(path)
         seg = segment(image, method, **params)
         seg.meta["source"] = str(path)

@@ -169,9 +169,11 @@ def _read_mask(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise broken(path.parent / "objects.json", "a mask file", "present", path.name)
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             array = np.asarray(image.convert("L") if image.mode not in ("L", "1", "I;16", "I") else image)
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise broken(path, "the mask", "a readable PNG", str(error)) from None
     return array > 0

@@ -286,8 +286,10 @@ def _read_indices(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise InputError(f"VOC file {str(path)!r} does not exist")
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             if image.mode not in ("P", "L"):
                 raise broken(path, "the PNG", "a palette (P) or grey (L) index image", f"mode {image.mode!r}")
             return np.asarray(image).copy()

@@ -194,10 +194,12 @@ def _find_image(images: Path, label_file: Path) -> Path:
 def _image_size(path: Path) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             return image.size
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise broken(path, "the image", "readable", str(error)) from None
 
 

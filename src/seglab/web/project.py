@@ -124,7 +124,9 @@ def _image_size(path: Path) -> tuple[int, int] | None:
             return int(shape[1]), int(shape[0])
         from PIL import Image
 
-        with Image.open(path) as image:
+        from seglab.core.image import PIL_FORMATS
+
+        with Image.open(path, formats=PIL_FORMATS) as image:
             return image.size
     except Exception:  # noqa: BLE001 - an unreadable file is simply not listed
         return None
