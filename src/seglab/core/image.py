@@ -151,7 +151,7 @@ def open_pil(path: Any) -> Iterator[Any]:
     try:
         image = Image.open(path, formats=PIL_FORMATS)
     except UnidentifiedImageError:
-        raise FormatError(f"{str(path)!r} is not an image file seglab can read ({', '.join(PIL_FORMATS)})") from None
+        raise FormatError(f"{str(path)!r} is not an image file seglab can read") from None
     except Image.DecompressionBombError as error:
         raise FormatError(f"image file {str(path)!r} is too large to open safely: {error}") from None
     except OSError as error:
@@ -235,7 +235,7 @@ def _load_pil(path: Path, limits: tuple[int | None, int | None]) -> np.ndarray:
         with _pil_unlimited():
             handle = Image.open(path, formats=PIL_FORMATS)
     except UnidentifiedImageError:
-        raise FormatError(f"{str(path)!r} is not an image file seglab can read ({', '.join(PIL_FORMATS)})") from None
+        raise FormatError(f"{str(path)!r} is not an image file seglab can read") from None
     except OSError as error:
         raise FormatError(f"image file {str(path)!r} could not be opened: {error}") from None
     with handle as image:
