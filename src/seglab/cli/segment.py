@@ -151,10 +151,16 @@ def compare_command(
 def demo_command(
     out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Output folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an existing, non-empty folder."),
 ) -> None:
     """Every classical method on bundled sample images: comparison grids and an index.html."""
     from seglab import data
+    from seglab.core.errors import InputError
     from seglab.demo import run_demo
+
+    if not overwrite and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"output {str(out)!r} must not exist already or be an empty folder "
+                         "(pass --overwrite to write into it)")
 
     images = data.samples()
     with progress_bar(len(images), description="demo", quiet=quiet) as advance:
