@@ -1,12 +1,14 @@
 """The ``seglab`` command: a thin layer over the Python API.
 
 Each command group lives in its own module with a ``register(app)`` function; this module
-builds the app from :data:`COMMAND_MODULES` and turns every :class:`~seglab.SeglabError` into
-one line on stderr and exit code 1 (unexpected errors keep their traceback).
+builds the app from :data:`COMMAND_MODULES` and turns every :class:`~seglab.SeglabError`, and
+every file-system refusal (read-only, full disk, no permission), into one line on stderr and
+exit code 1 (unexpected errors keep their traceback).
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -29,6 +31,13 @@ COMMAND_MODULES = (
 )
 
 
+#: File-system conditions of the user's machine (read-only, full, no permission), not seglab bugs.
+_DISK_ERRORS = frozenset(
+    getattr(errno, name) for name in ("EROFS", "ENOSPC", "EACCES", "EPERM", "EDQUOT", "ENOTDIR", "EISDIR", "EFBIG", "EEXIST")
+    if hasattr(errno, name)
+)
+
+
 class _SeglabGroup(TyperGroup):
     """Prints seglab's own errors as ``InputError: ...`` on one line and exits with 1."""
 
@@ -38,6 +47,12 @@ class _SeglabGroup(TyperGroup):
         except SeglabError as error:
             message = " ".join(str(error).split())
             typer.echo(f"{type(error).__name__}: {message}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as error:
+            if error.errno not in _DISK_ERRORS:
+                raise
+            where = f" {error.filename!r}" if error.filename else ""
+            typer.echo(f"OSError: could not write or read{where}: {error.strerror or error}", err=True)
             raise typer.Exit(1) from None
 
 
