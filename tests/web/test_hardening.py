@@ -169,12 +169,16 @@ def test_pool_stops_the_job_when_the_client_leaves():
 
 
 def test_slow_segment_is_stopped_and_the_page_stays_responsive(project_dir):
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (600, 600, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(project_dir / "noise.png")
     with app_client(project_dir, limits=JobLimits(workers=1, queue=0, time_limit=3)) as client:
-        image = rect_id(client)
+        image = next(i["id"] for i in client.get("/api/images").json() if i["path"] == "noise.png")
         answers = {}
 
-        def slow():
-            body = {"method": "slic", "params": {"max_num_iter": 20000}}
+        def slow():  # within the bounds, but about 9 s on 600x600 noise
+            body = {"method": "slic", "params": {"max_num_iter": 100, "n_segments": 20000, "sigma": 5}}
             answers["slow"] = client.post(f"/api/images/{image}/segment", json=body)
 
         thread = threading.Thread(target=slow)
@@ -192,15 +196,58 @@ def test_slow_segment_is_stopped_and_the_page_stays_responsive(project_dir):
 
 
 # ---------------------------------------------------------------------------- paths and files
-def test_model_parameter_takes_project_model_names_only(client, project_dir):
+def test_model_parameter_is_no_existence_oracle(client, project_dir):
     image = rect_id(client)
     details = []
     for name in ("/etc/passwd", "/etc/shadow", "/nonexistent/x.pt", "../../x", "nothere"):
         response = client.post(f"/api/images/{image}/segment", json={"method": "model", "params": {"model": name}})
         assert response.status_code == 400
         details.append(response.json()["detail"].replace(repr(name), "NAME"))
-    assert len(set(details)) == 1
-    assert "model must be the name of a project model (a file in .seglab/models/), got NAME" in details[0]
+    assert len(set(details)) == 1  # one answer whatever exists on the server
+
+
+def test_project_model_names_only(project_dir):
+    from seglab.core.errors import InputError
+    from seglab.web.security import project_model
+
+    folder = project_dir / ".seglab" / "models"
+    folder.mkdir(parents=True)
+    (folder / "cells.pt").write_bytes(b"x")
+    (project_dir / "outside.pt").write_bytes(b"x")
+    (folder / "link.pt").symlink_to(project_dir / "outside.pt")
+    assert project_model(project_dir, "cells") == (folder / "cells.pt").resolve()
+    assert project_model(project_dir, "cells.pt") == (folder / "cells.pt").resolve()
+    messages = set()
+    for name in ("/etc/passwd", "../outside.pt", "link", "nothere", "..", "a/b", "x" * 300):
+        with pytest.raises(InputError) as caught:
+            project_model(project_dir, name)
+        messages.add(str(caught.value).replace(repr(name), "NAME"))
+    assert messages == {"model must be the name of a project model (a file in .seglab/models/), got NAME"}
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"max_num_iter": 100000}, "parameter 'max_num_iter' of method 'slic' must be between 1 and 100 on the web page, got 100000"),
+    ({"sigma": 1e5}, "parameter 'sigma' of method 'slic' must be between 0 and 50 on the web page, got 100000.0"),
+    ({"n_segments": 0}, "parameter 'n_segments' of method 'slic' must be between 1 and 20000"),
+])
+def test_parameters_beyond_their_declared_bounds_are_422(client, params, message):
+    response = client.post(f"/api/images/{rect_id(client)}/segment", json={"method": "slic", "params": params})
+    assert response.status_code == 422 and message in response.json()["detail"]
+    assert client.app.state.jobs._idle == []  # refused before any worker was taken
+
+
+def test_every_web_method_bounds_what_costs_time():
+    from seglab.core.registry import methods
+
+    costly = {"max_num_iter", "iterations", "sigma", "n_segments", "k", "spatial_radius", "color_radius",
+              "kernel_size", "max_seeds", "classes", "block_size", "sample", "max_side"}
+    for info in methods():
+        if not info.web:
+            continue
+        for param in info.params:
+            if param.name in costly and param.type_name in ("int", "float", "int | None"):
+                assert param.bounds is not None, f"{info.name}.{param.name} has no bounds"
+                assert param.bounds[0] <= param.default <= param.bounds[1] if param.default is not None else True
 
 
 def test_preview_sizes_are_snapped_and_cached_once(client, project_dir):

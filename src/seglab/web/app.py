@@ -138,7 +138,8 @@ def create_app(root: Any, *, db: str | None = None, token: str | None = None,
 
     @app.exception_handler(SeglabError)
     async def seglab_error(_request: Request, error: SeglabError) -> JSONResponse:
-        return JSONResponse({"detail": project.public(f"{type(error).__name__}: {error}")}, 400)
+        status = 422 if isinstance(error, security.OutOfBounds) else 400
+        return JSONResponse({"detail": project.public(f"{type(error).__name__}: {error}")}, status)
 
     _static_routes(app)
     _image_routes(app, project, jobs)
@@ -239,7 +240,8 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
         import asyncio
 
         info = await asyncio.to_thread(_image_or_404, project, image_id)
-        return await run_http(jobs, _segment, PixelSource(project.root), info, body, request=request)
+        name, params = _segment_params(body, project.root)  # refused here, before a worker is taken
+        return await run_http(jobs, _segment, PixelSource(project.root), info, body, name, params, request=request)
 
     @app.get("/api/export")
     def export(format: str = "coco") -> Response:
@@ -302,16 +304,22 @@ def coerce_params(info: Any, params: dict[str, Any]) -> dict[str, Any]:
     return typed
 
 
-def _segment(project: Any, info: dict[str, Any], body: SegmentIn) -> dict[str, Any]:
-    """Run in a worker process (:mod:`seglab.web.jobs`); ``project`` gives ``root`` and ``pixels(info)``."""
-    from seglab.core.registry import get_method, segment
+def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
+    """The method's name and its typed, checked parameters (bounds: :mod:`seglab.web.security`)."""
+    from seglab.core.registry import get_method
 
     method = get_method(body.method)
     if not method.web:
         raise InputError(f"method must be one the annotator may run, got {method.name!r} "
                          "(registered with web=False)")
-    params = security.check_web_params(method, coerce_params(method, body.params), project.root)
-    seg = segment(project.pixels(info), method.name, **params)
+    return method.name, security.check_web_params(method, coerce_params(method, body.params), root)
+
+
+def _segment(project: Any, info: dict[str, Any], body: SegmentIn, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run in a worker process (:mod:`seglab.web.jobs`); ``project`` gives ``root`` and ``pixels(info)``."""
+    from seglab.core.registry import segment
+
+    seg = segment(project.pixels(info), name, **params)
     if body.pick is not None:
         x, y = (round(v) for v in body.pick)
         if not (0 <= x < info["width"] and 0 <= y < info["height"]):
@@ -326,4 +334,4 @@ def _segment(project: Any, info: dict[str, Any], body: SegmentIn) -> dict[str, A
         mask = seg.labels == region
         score = None if seg.scores is None else float(seg.scores[region - 1])
         regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score})
-    return {"method": method.name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}
+    return {"method": name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}

@@ -22,7 +22,7 @@ from typing import Any
 
 from seglab.core.errors import InputError
 
-__all__ = ["LOOPBACK_NAMES", "HostPolicy", "check_web_params", "project_model", "request_problem", "validation_detail"]
+__all__ = ["LOOPBACK_NAMES", "HostPolicy", "OutOfBounds", "check_web_params", "project_model", "request_problem", "validation_detail"]
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -101,6 +101,10 @@ def validation_detail(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
 
 
 # ---------------------------------------------------------------------------- parameters
+class OutOfBounds(InputError):
+    """A parameter outside the range its method declares for the web page (HTTP 422)."""
+
+
 def _check_number(where: str, value: Any) -> None:
     if isinstance(value, bool):
         return
@@ -130,7 +134,7 @@ def check_web_params(info: Any, params: dict[str, Any], root: Path) -> dict[str,
         if bounds is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
             low, high = bounds
             if (low is not None and value < low) or (high is not None and value > high):
-                raise InputError(f"{where} must be between {low} and {high} on the web page, got {value!r}")
+                raise OutOfBounds(f"{where} must be between {low} and {high} on the web page, got {value!r}")
         if key == "model" and isinstance(value, str):
             checked[key] = str(project_model(root, value))
     return checked
