@@ -13,12 +13,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from seglab import formats
-from seglab.core.errors import FormatError, SeglabError
-from seglab.core.segmentation import Segmentation
+from seglab.core.errors import FormatError
 
 HUGE = 4611686018427387904  # 2**62: four of these wrap to 0 in int64
 
@@ -279,3 +277,35 @@ def test_labelme_group_id_of_odd_type(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(doc))
     with pytest.raises(FormatError, match="group_id must be an integer, a string or null"):
         formats.read(tmp_path / "a.json", "labelme")
+
+
+# ---------------------------------------------------------------------------- YOLO
+def _yolo(tmp_path: Path, yaml_text: str, label: bytes = b"0 0.1 0.1 0.5 0.1 0.5 0.5\n") -> Path:
+    from PIL import Image
+
+    root = tmp_path / "yolo"
+    (root / "labels").mkdir(parents=True)
+    (root / "images").mkdir()
+    Image.new("RGB", (10, 10)).save(root / "images" / "a.png")
+    (root / "labels" / "a.txt").write_bytes(label)
+    (root / "data.yaml").write_text(yaml_text)
+    return root
+
+
+def test_yaml_alias_bomb_is_refused(tmp_path):
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i, name in enumerate("bcdefghi"):
+        previous = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]")
+    lines.append("names: *i")
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 400
+    with pytest.raises(FormatError, match="data.yaml: the file must be valid YAML without aliases"):
+        formats.read(_yolo(tmp_path, text), "yolo")
+
+
+def test_non_utf8_yolo_labels_are_a_format_error(tmp_path):
+    root = _yolo(tmp_path, "names: [thing]\n", label=b"0 0.1 0.1 \xff\xfe 0.5\n")
+    with pytest.raises(FormatError, match="a.txt: the file must be UTF-8 text"):
+        formats.read(root, "yolo")
+    assert len(formats.read(_yolo(tmp_path / "ok", "names: [thing]\n"), "yolo")) == 1

@@ -280,3 +280,19 @@ def test_error_messages_hide_server_paths(project_dir):
     assert response.status_code == 400
     detail = response.json()["detail"]
     assert str(project_dir.parent) not in detail and "photos/trunc.png" in detail
+
+
+def test_read_only_project_is_served_with_its_data_elsewhere(project_dir, tmp_path, monkeypatch):
+    """The database and previews move to the user's cache when DIR cannot be written."""
+    from seglab.web import storage
+
+    real = storage._writable
+    monkeypatch.setattr(storage, "_writable", lambda folder: folder != project_dir / ".seglab" and real(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with app_client(project_dir) as client:
+        image = rect_id(client)
+        assert client.post("/api/classes", json={"name": "cat"}).status_code == 200
+        assert client.get(f"/api/images/{image}/preview").status_code == 200
+    assert not (project_dir / ".seglab").exists()
+    [folder] = (tmp_path / "cache" / "seglab" / "projects").iterdir()
+    assert (folder / "annotations.db").is_file() and list((folder / "previews").glob("*.jpg"))

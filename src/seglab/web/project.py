@@ -21,7 +21,7 @@ import numpy as np
 
 from seglab.core.errors import InputError
 from seglab.core.image import IMAGE_SUFFIXES
-from seglab.web.storage import Store, decode_mask, default_url, mask_box
+from seglab.web.storage import Store, decode_mask, default_url, mask_box, private_dir
 
 __all__ = ["PixelSource", "Project", "crop_runs", "mask_from_runs", "resolve_under"]
 
@@ -147,6 +147,7 @@ class Project:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise InputError(f"project folder must be an existing directory, got {str(root)!r}")
+        self.private = private_dir(self.root)
         self.store = Store(db or default_url(self.root))
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -204,7 +205,7 @@ class Project:
         """A downscaled JPEG of at most ``max_side`` pixels, cached on disk."""
         max_side = next((s for s in PREVIEW_SIZES if s >= max_side), PREVIEW_SIZES[-1])
         stamp = int(self.path(info).stat().st_mtime)
-        folder = self.root / PRIVATE / "previews"
+        folder = self.private / "previews"
         cache = folder / f"{info['id']}_{max_side}_{stamp}.jpg"
         if cache.is_file():
             return cache.read_bytes(), "image/jpeg"
