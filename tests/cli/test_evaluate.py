@@ -51,7 +51,7 @@ def test_evaluate_bsds_selftest_and_method(data_dir, tmp_path):
     assert abs(metrics["boundary"]["ods"]["f"] - 0.704614) < 0.005
     assert abs(metrics["covering"]["ods"] - 0.654023) < 0.005
     result = runner.invoke(app, ["evaluate", "--method", "slic", "--gt", str(root), "--format", "bsds",
-                                 "--limit", "1", "--json", str(out), "--quiet"])
+                                 "--limit", "1", "--json", str(out), "--quiet", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert 0 < json.loads(out.read_text())["boundary"]["ods"]["f"] < 1
 
@@ -104,7 +104,7 @@ def test_evaluate_method_on_images_folder(tmp_path):
     for stem in ("a", "b", "c"):                  # no "d": a missing image is an error
         pixels = 255 - np.asarray(Image.open(tmp_path / "gt" / "images" / f"{stem}.png"))
         Image.fromarray(pixels).save(inverted / f"{stem}.png")
-    result = runner.invoke(app, args + [str(inverted)])
+    result = runner.invoke(app, args + [str(inverted), "--overwrite"])
     assert result.exit_code == 1 and "must hold an image named d.*" in result.output
     result = runner.invoke(app, ["evaluate", str(tmp_path / "gt" / "masks"), "--gt", str(tmp_path / "gt"),
                                  "--format", "folder", "--images", str(inverted)])

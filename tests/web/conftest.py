@@ -46,7 +46,7 @@ def client(project_dir: Path) -> Iterator:
 
     from seglab.web.app import create_app
 
-    with TestClient(create_app(project_dir)) as test_client:
+    with TestClient(create_app(project_dir), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

@@ -63,7 +63,7 @@ def test_files_route_404(guarded, relative):
 
     from seglab.web.app import create_app
 
-    with TestClient(create_app(guarded)) as client:
+    with TestClient(create_app(guarded), base_url="http://127.0.0.1") as client:
         assert client.get("/files/" + relative).status_code == 404
         assert client.get("/files/rect.png").status_code == 200
         paths = [i["path"] for i in client.get("/api/images").json()]
@@ -98,7 +98,7 @@ def test_token_checked_on_every_api_request(project_dir):
 
     from seglab.web.app import create_app
 
-    with TestClient(create_app(project_dir, token="t0k")) as client:
+    with TestClient(create_app(project_dir, token="t0k"), base_url="http://127.0.0.1") as client:
         assert client.get("/").status_code in (200, 404)  # the page itself is public code
         for method, path in [("get", "/api/images"), ("get", "/api/classes"), ("post", "/api/classes"),
                              ("get", "/api/export"), ("post", "/api/images/1/save"), ("get", "/api/methods")]:
@@ -111,7 +111,7 @@ def test_body_size_limited(project_dir):
 
     from seglab.web.app import create_app
 
-    with TestClient(create_app(project_dir, max_body=1000)) as client:
+    with TestClient(create_app(project_dir, max_body=1000), base_url="http://127.0.0.1") as client:
         big = {"upserts": [], "deletes": ["x" * 10] * 200}
         assert client.post("/api/images/1/save", json=big).status_code == 413
 

@@ -108,6 +108,7 @@ def run_batch(
     scheduler: str | None = None,
     check: str = "mtime",
     coco: bool = False,
+    overwrite: bool = False,
     on_result: Callable[[dict[str, Any], BatchReport], None] | None = None,
 ) -> BatchReport:
     """Segment many images in parallel, skipping those already done; write outputs as ``seglab segment`` does.
@@ -139,6 +140,9 @@ def run_batch(
     coco : bool
         At the end, also write every finished image's regions (this run's and earlier runs') to
         one COCO file, ``seglab-batch.coco.json`` (RLE masks; ``file_name`` is the input's name).
+    overwrite : bool
+        Replace output files this batch did not write (not in its manifest); without it they
+        are refused. Files of earlier runs of the batch are always rewritten when stale.
     on_result : callable, optional
         Called in this process as ``on_result(result, report)`` after each image (progress bars).
 
@@ -162,7 +166,7 @@ def run_batch(
     backend = "dask" if scheduler else check_choice("backend", backend, BACKENDS)
     workers = check_int("workers", (os.cpu_count() or 1) if workers is None else workers, minimum=1)
     out = Path(out_dir)
-    files = collect_inputs(inputs)
+    files = _without_own_outputs(collect_inputs(inputs), out)
     if out.exists() and not out.is_dir():
         raise expected("output folder", "a folder", str(out))
     out.mkdir(parents=True, exist_ok=True)
@@ -176,6 +180,14 @@ def run_batch(
         if manifest.is_done(path.stem, key, output_paths(out, path.stem)):
             report.skipped += 1
             continue
+        if not overwrite and path.stem not in manifest.records:
+            foreign = _foreign_outputs(output_paths(out, path.stem), path)
+            if foreign:
+                manifest.close()
+                raise InputError(
+                    f"output {str(foreign[0])!r} must not exist already (this batch did not write it; "
+                    "pass --overwrite to replace it)"
+                )
         tasks.append({"path": str(path), "stem": path.stem, "key": key, "out_dir": str(out), "method": info.name,
                       "kind": info.kind, "function": info.function, "params": params})
     start = time.perf_counter()
@@ -192,6 +204,38 @@ def run_batch(
     if coco:
         write_batch_coco(files, out, manifest)
     return report
+
+
+_OUTPUT_SUFFIXES = (".labels.png", ".overlay.png")
+
+
+def _foreign_outputs(paths: dict[str, Path], source: Path) -> list[Path]:
+    """Existing output files that a batch of ``source`` did not write.
+
+    Outputs whose ``STEM.json`` names ``source`` count as ours (a run killed after writing
+    them, before its manifest line), so a rerun still resumes.
+    """
+    existing = [p for p in paths.values() if p.exists()]
+    if not existing:
+        return []
+    try:
+        summary = json.loads(paths["json"].read_text(encoding="utf-8"))
+        if summary.get("meta", {}).get("source") == str(source):
+            return []
+    except (OSError, ValueError, AttributeError):
+        pass
+    return existing
+
+
+def _without_own_outputs(files: list[Path], out: Path) -> list[Path]:
+    """``files`` without the label and overlay PNGs a batch writes into ``out`` (``-o`` = an input folder)."""
+    if not out.is_dir():
+        return files
+    root = out.resolve()
+    kept = [f for f in files if not (f.parent.resolve() == root and f.name.endswith(_OUTPUT_SUFFIXES))]
+    if not kept:
+        raise InputError(f"input must name at least one image besides seglab's outputs in {str(out)!r}, got none")
+    return kept
 
 
 def write_batch_coco(files: Sequence[Path], out: Path, manifest: Manifest) -> Path:
@@ -247,7 +291,8 @@ def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[st
     while True:
         pending: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
         suspect = None
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=pool_context()) as pool:
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=pool_context(),
+                                    initializer=watch_parent, initargs=(os.getpid(),)) as pool:
             try:
                 while suspects:
                     suspect = suspects.pop(0)
@@ -272,6 +317,28 @@ def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[st
                 if suspect is not None:
                     yield failure(suspect, _POOL_DIED)
                 suspects.extend(pending.values())
+
+
+def watch_parent(pid: int, interval: float = 0.5) -> None:
+    """Worker initializer: exit as soon as the process ``pid`` (the runner) is gone.
+
+    A forkserver worker's parent is the fork server, not the runner, so the runner's death
+    (``kill -9``) would otherwise leave the workers, the fork server and the resource tracker
+    running; a daemon thread polls the runner instead.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="seglab-watch-parent", daemon=True).start()
 
 
 def _fill(pool: cf.ProcessPoolExecutor, pending: dict[Any, dict[str, Any]],

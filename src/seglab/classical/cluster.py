@@ -24,7 +24,8 @@ __all__ = ["kmeans", "meanshift"]
 
 
 # ---------------------------------------------------------------------------- k-means
-@register("kmeans", kind="cluster")
+@register("kmeans", kind="cluster",
+          bounds={"k": (2, 64), "sample": (100, 1_000_000)})
 def kmeans(
     image: np.ndarray,
     *,
@@ -135,7 +136,8 @@ def _nearest(features: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- mean shift
-@register("meanshift", kind="cluster")
+@register("meanshift", kind="cluster",
+          bounds={"spatial_radius": (1, 64), "color_radius": (1, 128)})
 def meanshift(
     image: np.ndarray,
     *,

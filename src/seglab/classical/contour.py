@@ -32,7 +32,8 @@ def _bright_phase(gray: np.ndarray, inside: np.ndarray, meta: dict) -> Segmentat
     return Segmentation(inside.astype(np.int32), class_ids=np.array([1]), class_names=_NAMES, meta=meta)
 
 
-@register("chan_vese", kind="contour")
+@register("chan_vese", kind="contour",
+          bounds={"max_num_iter": (1, 2000), "dt": (0.01, 10)})
 def chan_vese(
     image: np.ndarray,
     *,
@@ -92,7 +93,8 @@ def chan_vese(
     return _bright_phase(gray, inside, {})
 
 
-@register("morph_chan_vese", kind="contour")
+@register("morph_chan_vese", kind="contour",
+          bounds={"iterations": (1, 2000), "smoothing": (0, 10)})
 def morph_chan_vese(
     image: np.ndarray,
     *,
@@ -143,7 +145,8 @@ def morph_chan_vese(
     return _bright_phase(gray, inside, {})
 
 
-@register("morph_geodesic", kind="contour")
+@register("morph_geodesic", kind="contour",
+          bounds={"iterations": (1, 2000), "smoothing": (0, 10), "sigma": (0, 50)})
 def morph_geodesic(
     image: np.ndarray,
     *,

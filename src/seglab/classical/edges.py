@@ -89,7 +89,8 @@ def sobel(image: np.ndarray, *, threshold: float | None = None, min_size: int = 
     return _result(edges, gray, min_size, {"threshold": float(threshold)})
 
 
-@register("canny", kind="edges")
+@register("canny", kind="edges",
+          bounds={"sigma": (0, 50)})
 def canny(
     image: np.ndarray, *, low: float = 50.0, high: float = 150.0, sigma: float = 1.0, min_size: int = 50
 ) -> Segmentation:
@@ -141,7 +142,8 @@ def canny(
     return _result(edges, gray, min_size, {"low": low, "high": high, "sigma": sigma})
 
 
-@register("log", kind="edges")
+@register("log", kind="edges",
+          bounds={"sigma": (0.1, 50)})
 def log(
     image: np.ndarray, *, sigma: float = 2.0, threshold: float = 0.05, min_size: int = 50
 ) -> Segmentation:

@@ -66,7 +66,8 @@ def _result(labels: np.ndarray, backend: str) -> Segmentation:
     return Segmentation(_sequential(labels), meta={"backend": backend})
 
 
-@register("felzenszwalb", kind="graph")
+@register("felzenszwalb", kind="graph",
+          bounds={"scale": (0, 1_000_000), "sigma": (0, 50)})
 def felzenszwalb(
     image: np.ndarray,
     *,
@@ -141,7 +142,8 @@ def felzenszwalb(
     return _result(labels, "opencv")
 
 
-@register("slic", kind="graph")
+@register("slic", kind="graph",
+          bounds={"n_segments": (1, 20_000), "sigma": (0, 50), "max_num_iter": (1, 100)})
 def slic(
     image: np.ndarray,
     *,
@@ -239,7 +241,8 @@ def slic(
     return _result(superpixels.getLabels(), "opencv")
 
 
-@register("quickshift", kind="graph")
+@register("quickshift", kind="graph",
+          bounds={"kernel_size": (0.5, 20), "max_dist": (0, 100), "sigma": (0, 50)})
 def quickshift(
     image: np.ndarray,
     *,

@@ -93,7 +93,8 @@ def _check_samples(mask: np.ndarray, box: tuple[int, int, int, int] | None) -> N
 
 
 @register("grabcut", kind="interactive", tiling="none",
-          prompts={"box": "box", "scribbles": ("foreground", "background")})
+          prompts={"box": "box", "scribbles": ("foreground", "background")},
+          bounds={"iterations": (1, 20), "max_side": (64, 4096), "margin": (0, 4096), "point_radius": (0, 100)})
 def grabcut(
     image: np.ndarray,
     *,

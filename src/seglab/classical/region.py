@@ -61,7 +61,8 @@ def gradient_magnitude(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- region growing
-@register("region_growing", kind="region", tiling="none", prompts={"seeds": "seeds"})
+@register("region_growing", kind="region", tiling="none", prompts={"seeds": "seeds"},
+          bounds={"max_seeds": (1, 1024)})
 def region_growing(
     image: np.ndarray,
     *,
@@ -214,7 +215,8 @@ def _warn_blocked(work: np.ndarray, labels: np.ndarray, points: np.ndarray, area
 
 
 # ---------------------------------------------------------------------------- watershed
-@register("watershed", kind="region")
+@register("watershed", kind="region",
+          bounds={"sigma": (0, 50)})
 def watershed(
     image: np.ndarray,
     *,

@@ -239,7 +239,8 @@ def _bin_index(value: float, centers: np.ndarray) -> int:
     return int(np.clip(np.searchsorted(centers, value - 1e-9 * max(1.0, abs(value))), 0, centers.size - 1))
 
 
-@register("multiotsu", kind="threshold")
+@register("multiotsu", kind="threshold",
+          bounds={"classes": (2, 6)})
 def multiotsu(image: np.ndarray, *, classes: int = 3) -> Segmentation:
     """Multi-level Otsu: ``classes - 1`` thresholds that split the grey levels into ``classes`` bands.
 
@@ -309,7 +310,8 @@ def multiotsu(image: np.ndarray, *, classes: int = 3) -> Segmentation:
     )
 
 
-@register("adaptive", kind="threshold", tiling="pixel", halo=lambda p: int(p["block_size"]) // 2 + 1)
+@register("adaptive", kind="threshold", tiling="pixel", halo=lambda p: int(p["block_size"]) // 2 + 1,
+          bounds={"block_size": (3, 1001)})
 def adaptive(
     image: np.ndarray,
     *,

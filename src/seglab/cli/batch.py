@@ -27,6 +27,7 @@ def batch_command(
                               "OUT/seglab-batch.coco.json."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace output files this batch did not write."),
 ) -> None:
     """Segment many images; rerun the same command to resume (finished images are skipped).
 
@@ -50,7 +51,7 @@ def batch_command(
     with _progress(quiet) as on_result:
         report = run_batch(inputs, out, method=name, params=params, workers=workers, backend=backend,
                            scheduler=scheduler, check="hash" if hash_inputs else "mtime", coco=coco,
-                           on_result=on_result)
+                           overwrite=overwrite, on_result=on_result)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     err = console()

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from seglab.cli.common import check_outputs, expand_images, progress, write_json
+from seglab.core.errors import InputError
 
 __all__ = ["register"]
 
@@ -36,9 +37,14 @@ def train_command(
     task: str = typer.Option("semantic", "--task",
                              help="semantic | instances (masks are instance label images; predicts instances)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder's files."),
 ) -> None:
     """Train a segmentation model on labelled images."""
     from seglab.deep.train import train
+
+    if not (resume or overwrite) and out.is_dir() and any(out.iterdir()):
+        raise InputError(f"run folder {str(out)!r} must be new or empty, got one with files "
+                         "(pass --resume to continue it or --overwrite to replace it)")
 
     result = train(data, out=out, format=format, resume=resume, quiet=quiet, arch=arch, encoder=encoder,
                    encoder_weights=None if weights is None else str(weights), epochs=epochs,

@@ -52,10 +52,13 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(None, "--limit", help="Evaluate only the first N images."),
         json_out: Path = typer.Option(None, "--json", help="Write the metrics as JSON here."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar or table."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --json file."),
     ) -> None:
         """Score predictions (or a method) against ground truth: BSDS boundaries and regions, pixel IoU, COCO AP."""
-        from seglab.cli.common import method_params, progress_callback, write_json
+        from seglab.cli.common import check_outputs, method_params, progress_callback, write_json
 
+        if json_out is not None:  # before the work, not after it
+            check_outputs([json_out], overwrite)
         params = method_params(method, param) if method else {}
         with progress_callback(quiet=quiet) as progress:
             result = evaluate_dataset(gt, format, predictions=pred, method=method, params=params,

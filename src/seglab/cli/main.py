@@ -8,6 +8,7 @@ code 1 (unexpected errors keep their traceback).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -30,15 +31,28 @@ COMMAND_MODULES = (
 )
 
 
+#: File-system conditions of the user's machine (read-only, full, no permission), not seglab bugs.
+_DISK_ERRORS = frozenset(
+    getattr(errno, name) for name in ("EROFS", "ENOSPC", "EACCES", "EPERM", "EDQUOT", "ENOTDIR", "EISDIR", "EFBIG", "EEXIST")
+    if hasattr(errno, name)
+)
+
+
 class _SeglabGroup(TyperGroup):
     """Prints seglab's own errors as ``InputError: ...`` on one line and exits with 1."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
-        except (SeglabError, OSError) as error:  # OSError: a folder that cannot be written, a full disk
-            message = " ".join(str(error).split())
-            typer.echo(f"{type(error).__name__}: {message}", err=True)
+        except SeglabError as error:
+            typer.echo(f"{type(error).__name__}: {' '.join(str(error).split())}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as error:  # a folder that cannot be written, a full disk, a missing path
+            if error.errno in _DISK_ERRORS:
+                where = f" {error.filename!r}" if error.filename else ""
+                typer.echo(f"OSError: could not write or read{where}: {error.strerror or error}", err=True)
+            else:
+                typer.echo(f"{type(error).__name__}: {' '.join(str(error).split())}", err=True)
             raise typer.Exit(1) from None
 
 

@@ -157,7 +157,8 @@ def convert_command(
     options = _format_options(to, polygons, void_border, per_object)
     read_options: dict[str, Any] = {}
     if images is not None:
-        key = {"coco": "image_root", "voc": "image_dir", "yolo": "image_dir"}.get(source_format.lower())
+        key = {"coco": "image_root", "voc": "image_dir", "yolo": "image_dir", "labelme": "image_root",
+               "png": "image_root"}.get(source_format.lower())
         if key is None:
             raise InputError(
                 f"--images must not be given with --from {source_format} (it records image paths)"
@@ -309,9 +310,31 @@ def _write(
     if to.lower() == "coco" and image_root is not None and all(_is_under(p, image_root) for p, _ in items):
         options = {**options, "image_root": image_root}
     write(items, target, to, **options)
+    if overwrite:
+        _remove_stale(to, target, {Path(p).stem for p, _ in items})
     console().print(
         f"wrote {sum(len(s) for _, s in items)} object(s) of {len(items)} image(s) as {to} -> {target}"
     )
+
+
+#: Per-image annotation files of each folder format, by pattern under the target.
+_PER_IMAGE = {
+    "yolo": ("labels/*.txt",),
+    "voc": ("SegmentationClass/*.png", "SegmentationObject/*.png", "Annotations/*.xml"),
+    "labelme": ("*.json",),
+    "png": ("*.png",),
+}
+
+
+def _remove_stale(to: str, target: Path, stems: set[str]) -> None:
+    """After ``--overwrite``, delete the per-image annotation files of images no longer exported.
+
+    Otherwise a reader of the folder would still find the old images' labels.
+    """
+    for pattern in _PER_IMAGE.get(to.lower(), ()):
+        for file in target.glob(pattern):
+            if file.is_file() and file.stem not in stems:
+                file.unlink()
 
 
 def _is_under(path: Path, root: Path) -> bool:
@@ -344,7 +367,9 @@ def _image_for(stem: str, seg: Any, seg_dir: Path, images: Path | None) -> Path:
 def _check_size(path: Path, shape: tuple[int, int]) -> None:
     from PIL import Image
 
-    with Image.open(path) as image:
+    from seglab.core.image import PIL_FORMATS
+
+    with Image.open(path, formats=PIL_FORMATS) as image:
         if (image.height, image.width) != tuple(shape):
             raise InputError(
                 f"image {str(path)!r} must have size {tuple(shape)} like its labels, "

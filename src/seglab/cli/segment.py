@@ -114,7 +114,8 @@ def segment_command(
 ) -> None:
     """Segment images; write STEM.labels.png, STEM.overlay.png and STEM.json per image."""
     from seglab.batch import output_paths, write_outputs
-    from seglab.core.image import load_image
+    from seglab.core.errors import InputError
+    from seglab.core.image import check_untiled_memory, load_image
     from seglab.core.registry import segment
 
     params = method_params(method, param)
@@ -139,6 +140,7 @@ def segment_command(
     check_outputs([p for _, paths in planned for p in paths.values()], overwrite)
     summaries = []
     for path, _targets in progress(planned, description=f"{method}", quiet=quiet):
+        check_untiled_memory(path)
         image = load_image(path)
         seg = segment(image, method, **params)
         seg.meta["source"] = str(path)
@@ -252,10 +254,16 @@ def compare_command(
 def demo_command(
     out: Path = typer.Option(Path("demo_output"), "--out", "-o", help="Output folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into an existing, non-empty folder."),
 ) -> None:
     """Every classical method on bundled sample images: comparison grids and an index.html."""
     from seglab import data
+    from seglab.core.errors import InputError
     from seglab.demo import run_demo
+
+    if not overwrite and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"output {str(out)!r} must not exist already or be an empty folder "
+                         "(pass --overwrite to write into it)")
 
     images = data.samples()
     with progress_bar(len(images), description="demo", quiet=quiet) as advance:

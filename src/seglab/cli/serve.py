@@ -50,7 +50,10 @@ def register(app: typer.Typer) -> None:
             from seglab.web.app import create_app
         except ModuleNotFoundError as error:
             raise InputError(f"the web annotator needs {error.name!r}: pip install 'seglab[web]'") from None
-        web_app = create_app(folder, db=db, token=token, max_body=max_body_mb * 2**20)
+        # Host names the server answers: what it is bound to (and loopback); any name when bound to
+        # every interface, where a token is required and guards instead
+        hosts = ["*"] if host in ("0.0.0.0", "::", "") else [host]
+        web_app = create_app(folder, db=db, token=token, max_body=max_body_mb * 2**20, allowed_hosts=hosts)
         shown = f"[{host}]" if ":" in host else host
         query = f"/?token={token}" if token else "/"
         typer.echo(f"seglab annotator on http://{shown}:{port}{query} (Ctrl+C to stop)", err=True)

@@ -9,7 +9,11 @@
 Rules: EXIF orientation is applied; palette images become RGB; an alpha channel is dropped
 (colour kept as stored, not composited), with a warning when it is not fully opaque; for
 multi-page TIFF and animated GIF/WebP the first page is read, with a warning. Images larger
-than ``max_pixels`` (default 2**28) are refused from their header, before any decoding.
+than ``max_pixels`` (default 2**28) or whose decoded pixels (H x W x samples x bytes per
+sample) exceed ``max_bytes`` (default 4 GiB) are refused from their header, before any
+decoding; so are TIFF pages that are not grey or colour images (e.g. 400 samples per pixel)
+and complex-valued TIFFs. Only the formats listed in :data:`PIL_FORMATS` are opened (never
+EPS, which would start Ghostscript).
 """
 
 from __future__ import annotations
@@ -27,15 +31,34 @@ from seglab.core.atomic import atomic_path
 from seglab.core.errors import FormatError, InputError
 from seglab.core.validate import as_image, drop_alpha
 
-__all__ = ["load_image", "save_image", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_SUFFIXES",
+    "PIL_FORMATS",
+    "check_untiled_memory",
+    "image_header",
+    "load_image",
+    "open_pil",
+    "save_image",
+]
 
 DEFAULT_MAX_PIXELS = 2**28
+DEFAULT_MAX_BYTES = 2**32
+#: The only formats Pillow may open for seglab (Pillow knows EPS, PSD, ... which seglab never needs).
+PIL_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "GIF", "WEBP")
+#: Bytes an untiled method needs per byte of decoded image, roughly (float copies, labels, graphs).
+UNTILED_FACTOR = 16
+_BYTES_PER_SAMPLE = {"1": 1, "L": 1, "P": 1, "RGB": 1, "RGBA": 1, "LA": 1, "PA": 1, "CMYK": 1, "YCbCr": 1,
+                     "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4, "La": 1, "RGBa": 1}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 _TIFF = (".tif", ".tiff")
 _PIL_LOCK = threading.Lock()
 
 
-def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_image(
+    source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_bytes: int | None = DEFAULT_MAX_BYTES
+) -> np.ndarray:
     """Load an image file, or validate an image array, as (H, W) or (H, W, 3).
 
     Parameters
@@ -46,6 +69,9 @@ def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
     max_pixels : int or None
         Refuse images with more pixels than this, read from the header before decoding
         (decompression bombs). None disables the check.
+    max_bytes : int or None
+        Refuse images whose decoded pixels would take more bytes than this (width x height x
+        samples x bytes per sample, from the header). None disables the check.
 
     Returns
     -------
@@ -74,12 +100,13 @@ def load_image(source: Any, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
         raise InputError(f"image path {str(path)!r} is a directory, expected an image file")
     if path.stat().st_size == 0:
         raise FormatError(f"image file {str(path)!r} is empty (0 bytes)")
+    limits = (max_pixels, max_bytes)
     if path.suffix.lower() in _TIFF:
-        image = _load_tiff(path, max_pixels)
+        image = _load_tiff(path, limits)
     elif path.suffix.lower() == ".png" and _png_is_16bit_colour(path):
-        image = _load_png16_colour(path, max_pixels)
+        image = _load_png16_colour(path, limits)
     else:
-        image = _load_pil(path, max_pixels)
+        image = _load_pil(path, limits)
     if image.ndim == 3 and image.shape[2] == 4:
         image = drop_alpha(image, repr(str(path)))
     if image.ndim == 3 and image.shape[2] == 2:  # grey + alpha
@@ -93,7 +120,10 @@ def _is_path(source: Any) -> bool:
     return isinstance(source, str) or hasattr(source, "__fspath__")
 
 
-def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+def _check_pixels(
+    path: Path, width: int, height: int, limits: tuple[int | None, int | None], samples: int = 1, itemsize: int = 1
+) -> None:
+    max_pixels, max_bytes = limits
     if width == 0 or height == 0:
         raise InputError(f"image file {str(path)!r} has zero size (width {width}, height {height})")
     if max_pixels is not None and width * height > max_pixels:
@@ -101,6 +131,87 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -
             f"image {str(path)!r} must have at most max_pixels={max_pixels} pixels, got "
             f"{width} x {height} = {width * height}; pass a larger max_pixels if you trust the file"
         )
+    needed = width * height * samples * itemsize
+    if max_bytes is not None and needed > max_bytes:
+        raise InputError(
+            f"image {str(path)!r} must decode to at most max_bytes={max_bytes} bytes, got {width} x {height} x "
+            f"{samples} sample(s) x {itemsize} byte(s) = {needed}; pass a larger max_bytes if you trust the file"
+        )
+
+
+@contextlib.contextmanager
+def open_pil(path: Any) -> Iterator[Any]:
+    """``PIL.Image.open`` limited to :data:`PIL_FORMATS`, as a context manager; FormatError otherwise.
+
+    Pillow's own bomb check stays on: callers that decode check the size themselves first
+    (:func:`load_image` does) or stay on it.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(path, formats=PIL_FORMATS)
+    except UnidentifiedImageError:
+        raise FormatError(f"{str(path)!r} is not an image file seglab can read") from None
+    except Image.DecompressionBombError as error:
+        raise FormatError(f"image file {str(path)!r} is too large to open safely: {error}") from None
+    except OSError as error:
+        raise FormatError(f"image file {str(path)!r} could not be opened: {error}") from None
+    with image:
+        yield image
+
+
+def image_header(path: Any) -> tuple[int, int, int, int]:
+    """``(height, width, samples, bytes per sample)`` of an image file, from its header only."""
+    path = Path(path)
+    if path.suffix.lower() in _TIFF:
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                samples = int(getattr(page, "samplesperpixel", 1))
+                return int(page.imagelength), int(page.imagewidth), samples, int(page.dtype.itemsize)
+        except Exception:  # noqa: BLE001 - Pillow reads some TIFFs tifffile cannot
+            pass
+    with _pil_unlimited(), open_pil(path) as image:
+        return image.height, image.width, len(image.getbands()), _BYTES_PER_SAMPLE.get(image.mode, 4)
+
+
+def check_untiled_memory(path: Any, *, limit_bytes: int | None = None) -> None:
+    """Refuse an image that would need more than ``limit_bytes`` for a method run without tiles.
+
+    The need is estimated as :data:`UNTILED_FACTOR` times the decoded size (float copies,
+    labels, graphs). The limit is ``SEGLAB_MAX_MEMORY_GB`` when set, else 8 GiB.
+
+    Raises
+    ------
+    InputError
+        Pointing at ``--tiled``, which bounds memory whatever the image size.
+    """
+    import os
+
+    if limit_bytes is None:
+        limit_bytes = _memory_limit()
+    height, width, samples, itemsize = image_header(path)
+    needed = height * width * max(samples, 3) * max(itemsize, 4) * UNTILED_FACTOR // 4
+    if needed > limit_bytes:
+        raise InputError(
+            f"image {os.fspath(path)!r} ({width} x {height}) must need at most {limit_bytes / 2**30:.1f} GiB "
+            f"to segment without tiles, got about {needed / 2**30:.1f} GiB; use --tiled (bounded memory), "
+            "or set SEGLAB_MAX_MEMORY_GB if this machine has the memory"
+        )
+
+
+def _memory_limit() -> int:
+    import os
+
+    given = os.environ.get("SEGLAB_MAX_MEMORY_GB")
+    if given:
+        try:
+            return int(float(given) * 2**30)
+        except ValueError:
+            raise InputError(f"SEGLAB_MAX_MEMORY_GB must be a number, got {given!r}") from None
+    return 8 * 2**30
 
 
 @contextlib.contextmanager
@@ -117,18 +228,19 @@ def _pil_unlimited() -> Iterator[None]:
             Image.MAX_IMAGE_PIXELS = saved
 
 
-def _load_pil(path: Path, max_pixels: int | None) -> np.ndarray:
+def _load_pil(path: Path, limits: tuple[int | None, int | None]) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with _pil_unlimited():
-            handle = Image.open(path)
+            handle = Image.open(path, formats=PIL_FORMATS)
     except UnidentifiedImageError:
         raise FormatError(f"{str(path)!r} is not an image file seglab can read") from None
     except OSError as error:
         raise FormatError(f"image file {str(path)!r} could not be opened: {error}") from None
     with handle as image:
-        _check_pixels(path, image.width, image.height, max_pixels)
+        samples = len(image.getbands()) + (2 if image.mode in ("P", "PA") else 0)  # palettes decode to RGB
+        _check_pixels(path, image.width, image.height, limits, samples, _BYTES_PER_SAMPLE.get(image.mode, 4))
         if getattr(image, "n_frames", 1) > 1:
             warnings.warn(
                 f"{str(path)!r} has {image.n_frames} frames; reading the first",
@@ -177,21 +289,21 @@ def _png_is_16bit_colour(path: Path) -> bool:
     return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 and head[25] in (2, 6)
 
 
-def _load_png16_colour(path: Path, max_pixels: int | None) -> np.ndarray:
+def _load_png16_colour(path: Path, limits: tuple[int | None, int | None]) -> np.ndarray:
     """Pillow reduces 16-bit colour PNG to 8 bits; OpenCV keeps all 16."""
     import cv2
 
     with open(path, "rb") as handle:
         head = handle.read(24)
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    _check_pixels(path, width, height, max_pixels)
+    _check_pixels(path, width, height, limits, 4, 2)
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise FormatError(f"image file {str(path)!r} is truncated or corrupt")
     return cv2.cvtColor(data, cv2.COLOR_BGRA2RGBA if data.shape[2] == 4 else cv2.COLOR_BGR2RGB)
 
 
-def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
+def _load_tiff(path: Path, limits: tuple[int | None, int | None]) -> np.ndarray:
     import tifffile
 
     try:
@@ -199,7 +311,9 @@ def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
             if not tif.pages:
                 raise FormatError(f"TIFF file {str(path)!r} has no pages")
             page = tif.pages[0]
-            _check_pixels(path, page.imagewidth, page.imagelength, max_pixels)
+            _check_tiff_page(path, page)
+            samples = int(np.prod(page.shape)) // max(page.imagewidth * page.imagelength, 1)
+            _check_pixels(path, page.imagewidth, page.imagelength, limits, samples, page.dtype.itemsize)
             if len(tif.pages) > 1:
                 warnings.warn(
                     f"{str(path)!r} has {len(tif.pages)} pages; reading the first", UserWarning, stacklevel=3
@@ -209,7 +323,7 @@ def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
         raise
     except Exception as error:  # noqa: BLE001 - tifffile raises many types for broken files
         try:  # Pillow decodes some compressions tifffile needs imagecodecs for (LZW, JPEG)
-            return _load_pil(path, max_pixels)
+            return _load_pil(path, limits)
         except FormatError:
             pass
         raise FormatError(f"TIFF file {str(path)!r} is truncated or corrupt: {error}") from None
@@ -226,6 +340,19 @@ def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
     if not (data.ndim == 2 or (data.ndim == 3 and data.shape[2] in (1, 2, 3, 4))):
         raise FormatError(f"TIFF file {str(path)!r} has shape {data.shape}, not a grey or colour image")
     return data[:, :, 0] if data.ndim == 3 and data.shape[2] == 1 else data
+
+
+def _check_tiff_page(path: Path, page: Any) -> None:
+    """Refuse, before decoding, pages that are not one grey or colour image."""
+    shape = tuple(int(v) for v in page.shape)
+    if page.dtype is not None and np.dtype(page.dtype).kind == "c":
+        raise FormatError(
+            f"TIFF file {str(path)!r} must hold real values, got complex dtype {page.dtype} "
+            "(save the magnitude or the real part)"
+        )
+    plain = len(shape) == 2 or (len(shape) == 3 and (shape[2] in (1, 2, 3, 4) or shape[0] in (1, 3, 4)))
+    if not plain:
+        raise FormatError(f"TIFF file {str(path)!r} has shape {shape}, not a grey or colour image")
 
 
 def save_image(path: Any, image: np.ndarray, *, quality: int = 95) -> Path:

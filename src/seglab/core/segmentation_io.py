@@ -129,18 +129,20 @@ def load_segmentation(path: Any) -> Segmentation:
     if not path.is_file():
         raise InputError(f"segmentation file {str(path)!r} does not exist")
     if path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                labels = data["labels"]
-                header = json.loads(bytes(data["header"]).decode())
-                probabilities = data["probabilities"] if "probabilities" in data else None
-        except (OSError, KeyError, ValueError) as error:
-            raise FormatError(f"{str(path)!r} is not a seglab .npz segmentation: {error}") from None
-        return _from_header(labels, header, probabilities)
+        labels, header, probabilities = _read_npz(path)
+        return _from_header(labels, header, probabilities, path)
     from PIL import Image, UnidentifiedImageError
 
+    from seglab.core.image import DEFAULT_MAX_PIXELS, PIL_FORMATS, _pil_unlimited
+
     try:
-        with Image.open(path) as image:
+        with _pil_unlimited():
+            handle = Image.open(path, formats=PIL_FORMATS)
+        with handle as image:
+            if image.width * image.height > DEFAULT_MAX_PIXELS:
+                raise FormatError(
+                    f"{str(path)!r} must have at most {DEFAULT_MAX_PIXELS} pixels, got {image.width} x {image.height}"
+                )
             image.load()
             header = json.loads(image.text[_TEXT_KEY]) if _TEXT_KEY in getattr(image, "text", {}) else None
             if image.mode == "P":
@@ -152,21 +154,99 @@ def load_segmentation(path: Any) -> Segmentation:
                 labels = np.asarray(image).astype(np.int64)
             else:
                 raise FormatError(f"{str(path)!r} has image mode {image.mode!r}, not a label image")
-    except (UnidentifiedImageError, OSError, json.JSONDecodeError) as error:
+    except (UnidentifiedImageError, OSError, json.JSONDecodeError, RecursionError) as error:
         raise FormatError(f"{str(path)!r} is not a readable label PNG: {error}") from None
     if header is None:
-        return Segmentation(labels.astype(np.int32))
-    return _from_header(labels, header, None)
+        return Segmentation(_int32_labels(labels, path))
+    return _from_header(labels, header, None, path)
 
 
-def _from_header(labels: np.ndarray, header: dict[str, Any], probabilities: np.ndarray | None) -> Segmentation:
+#: Largest array a .npz member may declare (its header is read before anything is decompressed).
+MAX_NPZ_BYTES = 2**32
+_MAX_HEADER_BYTES = 64 * 2**20
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, Any, np.ndarray | None]:
+    """labels, parsed header and probabilities of a seglab .npz, each member's size checked first."""
+    import zipfile
+
+    where = f"{str(path)!r} is not a seglab .npz segmentation"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            for member in ("labels.npy", "header.npy"):
+                if member not in names:
+                    raise FormatError(f"{where}: it has no {member[:-4]!r} array")
+            for member in names & {"labels.npy", "header.npy", "probabilities.npy"}:
+                _check_npy_header(archive, member, where)
+        with np.load(path, allow_pickle=False) as data:
+            labels = data["labels"]
+            header = json.loads(bytes(data["header"]).decode())
+            probabilities = data["probabilities"] if "probabilities" in data else None
+    except FormatError:
+        raise
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, RecursionError, UnicodeDecodeError) as error:
+        raise FormatError(f"{where}: {type(error).__name__}: {error}") from None
+    return labels, header, probabilities
+
+
+def _check_npy_header(archive: Any, member: str, where: str) -> None:
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _fortran, dtype = reader(handle)
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    limit = _MAX_HEADER_BYTES if member == "header.npy" else MAX_NPZ_BYTES
+    if nbytes > limit:
+        raise FormatError(f"{where}: its {member[:-4]!r} array must take at most {limit} bytes, got {shape} of {dtype}")
+    if member == "header.npy" and (dtype != np.uint8 or len(shape) != 1):
+        raise FormatError(f"{where}: its 'header' must be a 1-D uint8 array, got {shape} of {dtype}")
+    if member == "labels.npy" and (dtype.kind not in "iub" or len(shape) != 2):
+        raise FormatError(f"{where}: its 'labels' must be a 2-D integer array, got {shape} of {dtype}")
+
+
+def _int32_labels(labels: np.ndarray, path: Path) -> np.ndarray:
+    """Labels as int32, refusing values that would wrap (uint64 ids above 2**31 - 1, negatives)."""
+    if labels.size and labels.dtype != np.int32:
+        low, high = labels.min(), labels.max()
+        if low < 0 or high > np.iinfo(np.int32).max:
+            raise FormatError(
+                f"{str(path)!r}: labels must be between 0 and {np.iinfo(np.int32).max}, got {low}..{high}"
+            )
+    return labels.astype(np.int32)
+
+
+def _from_header(
+    labels: np.ndarray, header: Any, probabilities: np.ndarray | None, path: Path | None = None
+) -> Segmentation:
+    where = f"{str(path)!r}: the seglab header" if path is not None else "the seglab header"
+    if not isinstance(header, dict):
+        raise FormatError(f"{where} must be a JSON object, got {type(header).__name__}")
     class_ids = header.get("class_ids")
     scores = header.get("scores")
-    return Segmentation(
-        labels.astype(np.int32),
-        class_ids=None if class_ids is None else np.asarray(class_ids, dtype=np.int64),
-        scores=None if scores is None else np.asarray(scores, dtype=np.float64),
-        class_names=tuple(header.get("class_names", ())),
-        probabilities=probabilities,
-        meta=dict(header.get("meta", {})),
-    )
+    names = header.get("class_names", [])
+    meta = header.get("meta", {})
+    if class_ids is not None and not (
+        isinstance(class_ids, list) and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 2**31
+                                            for c in class_ids)
+    ):
+        raise FormatError(f"{where}: class_ids must be a list of integers in 0..2**31-1 or null")
+    if scores is not None and not (
+        isinstance(scores, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores)
+    ):
+        raise FormatError(f"{where}: scores must be a list of numbers or null")
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise FormatError(f"{where}: class_names must be a list of strings")
+    if not isinstance(meta, dict):
+        raise FormatError(f"{where}: meta must be a JSON object, got {type(meta).__name__}")
+    try:
+        return Segmentation(
+            _int32_labels(labels, path or Path("?")),
+            class_ids=None if class_ids is None else np.asarray(class_ids, dtype=np.int64),
+            scores=None if scores is None else np.asarray(scores, dtype=np.float64),
+            class_names=tuple(names),
+            probabilities=probabilities,
+            meta=dict(meta),
+        )
+    except InputError as error:
+        raise FormatError(f"{where} does not fit its labels: {error}") from None

@@ -90,8 +90,10 @@ def read_image(path: Path) -> np.ndarray:
 def _read_tiff_pil(path: Path) -> np.ndarray:
     from PIL import Image
 
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as handle:
+        with Image.open(path, formats=PIL_FORMATS) as handle:
             return np.asarray(handle.convert("RGB") if handle.mode not in ("L", "I;16", "RGB") else handle).copy()
     except Exception as error:  # noqa: BLE001
         raise FormatError(f"image {str(path)!r} must be a readable TIFF file, got {error}") from None
@@ -101,8 +103,10 @@ def read_mask(path: Path) -> np.ndarray:
     """Load a mask / label image as stored: palette indices, grey values, or 16-bit labels."""
     from PIL import Image
 
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as handle:
+        with Image.open(path, formats=PIL_FORMATS) as handle:
             handle.seek(0)
             if handle.mode in ("RGB", "RGBA"):
                 array = np.asarray(handle)[..., 0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,10 +22,16 @@ __all__ = [
     "build_segmentation",
     "category_names",
     "check_items",
+    "check_size",
     "drop_empty",
+    "image_path",
     "object_class_names",
     "read_json",
 ]
+
+#: Largest image an annotation file may declare (H x W), as for image files (core.image).
+MAX_PIXELS = 2**28
+MAX_JSON_BYTES = 512 * 2**20
 
 Item = tuple[Path, Segmentation]
 BACKGROUND_NAMES = ("background", "_background_", "__background__")
@@ -126,7 +134,59 @@ def read_json(path: Path) -> Any:
     """Parse a JSON file, raising FormatError (not JSONDecodeError) for a missing or broken one."""
     if not path.is_file():
         raise InputError(f"annotation file {str(path)!r} does not exist")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise FormatError(f"{str(path)!r} must be at most {MAX_JSON_BYTES >> 20} MiB, got {path.stat().st_size} bytes")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise FormatError(f"{str(path)!r} must be a JSON file, got invalid JSON: {error}") from None
+    except RecursionError:
+        raise FormatError(f"{str(path)!r} must be a JSON file, got nesting too deep to parse") from None
+
+
+def check_size(where: Any, height: Any, width: Any, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """``(height, width)`` declared by an annotation, refused unless positive integers within ``max_pixels``.
+
+    The reader allocates an (H, W) label image from these numbers, so a few bytes of JSON
+    must not be able to ask for gigabytes.
+    """
+    for key, value in (("height", height), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise broken(where, f"the image {key}", "a positive integer", value)
+    if height * width > max_pixels:
+        raise broken(
+            where, "the image size", f"at most {max_pixels} pixels (as for image files)", f"{height} x {width}"
+        )
+    return height, width
+
+
+def image_path(name: Any, root: Path | None, where: Any, *, base: Path | None = None) -> Path:
+    """The image an annotation file names, which must lie inside the image folder ``root``.
+
+    ``name`` is taken relative to ``base`` (default ``root``). Without a root, only relative
+    paths without ``..`` are accepted. An annotation file must not be able to point seglab at
+    files elsewhere on the machine (``convert`` copies the images it names).
+
+    Raises
+    ------
+    FormatError
+        For an empty name, a NUL byte, or a path (or symlink) that leaves ``root``.
+    """
+    if not isinstance(name, str) or not name.strip() or "\x00" in name:
+        raise broken(where, "the image path", "a non-empty file name", name)
+    text = name.replace("\\", "/")
+    relative = Path(text)
+    if root is None:
+        if relative.is_absolute() or re.match(r"^[A-Za-z]:", text) or ".." in relative.parts:
+            raise broken(
+                where, "the image path", "a relative path without '..' (give the image folder to allow more)", name
+            )
+        return relative
+    if re.match(r"^[A-Za-z]:", text):
+        raise broken(where, "the image path", "a path inside the image folder", name)
+    full = Path(os.path.normpath(Path(base if base is not None else root) / relative))
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(full))
+    if not real.is_relative_to(real_root):
+        raise broken(where, "the image path", f"inside the image folder {str(root)!r}", name)
+    return full

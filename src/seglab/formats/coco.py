@@ -37,7 +37,9 @@ from seglab.formats._common import (
     build_segmentation,
     category_names,
     check_items,
+    check_size,
     drop_empty,
+    image_path,
     object_class_names,
     read_json,
 )
@@ -212,9 +214,9 @@ def from_coco(target: Any, *, image_root: Any = None) -> list[Item]:
         if not isinstance(annotation, dict):
             raise broken(where, "an annotation", "a dict", annotation)
         image_id = annotation.get("image_id")
-        if image_id not in images:
+        if not _is_id(image_id) or image_id not in images:
             raise broken(where, "image_id", "the id of an image in 'images'", image_id)
-        if annotation.get("category_id") not in categories:
+        if not _is_id(annotation.get("category_id")) or annotation["category_id"] not in categories:
             raise broken(
                 where,
                 "category_id",
@@ -225,6 +227,7 @@ def from_coco(target: Any, *, image_root: Any = None) -> list[Item]:
     root = None if image_root is None else Path(image_root)
     out: list[Item] = []
     for image_id, (file_name, height, width) in images.items():
+        image_file = image_path(file_name, root, f"{path.name}: image {image_id}")
         labels = np.zeros((height, width), dtype=np.int32)
         classes, scores = [], []
         for annotation in by_image[image_id]:
@@ -238,16 +241,15 @@ def from_coco(target: Any, *, image_root: Any = None) -> list[Item]:
             classes.append(categories[annotation["category_id"]])
             scores.append(annotation.get("score"))
         has_scores = bool(scores) and all(isinstance(s, (int, float)) for s in scores)
-        image_path = root / file_name if root is not None else Path(file_name)
         out.append(
             (
-                image_path,
+                image_file,
                 build_segmentation(
                     labels,
                     classes,
                     names,
                     scores=scores if has_scores else None,
-                    meta={"source": str(image_path), "format": "coco"},
+                    meta={"source": str(image_file), "format": "coco"},
                 ),
             )
         )
@@ -259,12 +261,10 @@ def _categories(path: Path, entries: Any) -> dict[int, str]:
     if not isinstance(entries, list):
         raise broken(path.name, "'categories'", "a list", entries)
     for entry in entries:
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("id"), int)
-            and isinstance(entry.get("name"), str)
-        ):
+        if not (isinstance(entry, dict) and _is_id(entry.get("id")) and isinstance(entry.get("name"), str)):
             raise broken(path.name, "a category", "a dict with an integer 'id' and a 'name'", entry)
+        if entry["id"] in categories:
+            raise broken(path.name, "category ids", "unique", entry["id"])
         categories[entry["id"]] = entry["name"]
     return categories
 
@@ -272,12 +272,8 @@ def _categories(path: Path, entries: Any) -> dict[int, str]:
 def _images(path: Path, entries: list[Any]) -> dict[int, tuple[str, int, int]]:
     images: dict[int, tuple[str, int, int]] = {}
     for entry in entries:
-        ok = (
-            isinstance(entry, dict)
-            and isinstance(entry.get("id"), int)
-            and isinstance(entry.get("file_name"), str)
-        )
-        ok = ok and all(isinstance(entry.get(k), int) and entry[k] > 0 for k in ("height", "width"))
+        ok = isinstance(entry, dict) and _is_id(entry.get("id")) and isinstance(entry.get("file_name"), str)
+        ok = ok and all(_is_id(entry.get(k)) and entry[k] > 0 for k in ("height", "width"))
         if not ok:
             raise broken(
                 path.name,
@@ -285,8 +281,16 @@ def _images(path: Path, entries: list[Any]) -> dict[int, tuple[str, int, int]]:
                 "a dict with integer 'id', 'height', 'width' and a 'file_name'",
                 entry,
             )
-        images[entry["id"]] = (entry["file_name"], entry["height"], entry["width"])
+        if entry["id"] in images:  # a second entry would silently replace the first image
+            raise broken(path.name, "image ids", "unique", entry["id"])
+        height, width = check_size(f"{path.name}: image {entry['id']}", entry["height"], entry["width"])
+        images[entry["id"]] = (entry["file_name"], height, width)
     return images
+
+
+def _is_id(value: Any) -> bool:
+    """An integer id that fits in 64 bits (JSON allows any size; bool is not an id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def decode_annotation(annotation: dict[str, Any], height: int, width: int, where: str) -> np.ndarray:
@@ -301,8 +305,17 @@ def decode_annotation(annotation: dict[str, Any], height: int, width: int, where
         for number, polygon in enumerate(segmentation):
             if not isinstance(polygon, list) or len(polygon) % 2 or len(polygon) < 6:
                 raise broken(where, f"polygon {number}", "a flat list of at least 3 (x, y) points", polygon)
-            if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in polygon):
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in polygon):
                 raise broken(where, f"polygon {number}", "finite numbers", polygon)
+            # pycocotools scales coordinates by 5 into C ints: far-away points overflow and crash it
+            xs, ys = polygon[0::2], polygon[1::2]
+            if min(xs) < -1 or min(ys) < -1 or max(xs) > width + 1 or max(ys) > height + 1:
+                raise broken(
+                    where,
+                    f"polygon {number}",
+                    f"inside the image of width {width} and height {height} (within 1 pixel)",
+                    f"x in [{min(xs):g}, {max(xs):g}], y in [{min(ys):g}, {max(ys):g}]",
+                )
         rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
     elif isinstance(segmentation, dict):
         size = segmentation.get("size")
@@ -310,7 +323,8 @@ def decode_annotation(annotation: dict[str, Any], height: int, width: int, where
             raise broken(where, "RLE size", f"[{height}, {width}] like its image", size)
         counts = segmentation.get("counts")
         if isinstance(counts, list):
-            if not all(isinstance(c, int) and c >= 0 for c in counts) or sum(counts) != height * width:
+            valid = all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= height * width for c in counts)
+            if not valid or sum(counts) != height * width:
                 raise broken(
                     where, "RLE counts", f"non-negative run lengths summing to {height * width}", counts
                 )
@@ -344,6 +358,8 @@ def rle_counts(counts: str, where: str = "RLE") -> int:
     while position < len(counts):
         value, shift, more = 0, 0, True
         while more:
+            if shift >= 7:  # pycocotools writes 32-bit counts in at most 7 characters; more overflows its C decoder
+                raise broken(where, "RLE counts", "run lengths of at most 7 characters each", counts[position - 7 : position + 1])
             if position >= len(counts):
                 raise broken(where, "RLE counts", "a complete compressed RLE string", counts[-20:])
             code = ord(counts[position]) - 48
@@ -366,7 +382,8 @@ def rle_counts(counts: str, where: str = "RLE") -> int:
 def _check_bbox(bbox: Any, height: int, width: int, where: str) -> None:
     if bbox is None:
         return
-    ok = isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)
+    ok = isinstance(bbox, list) and len(bbox) == 4
+    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in bbox)
     if not ok:
         raise broken(where, "bbox", "[x, y, width, height]", bbox)
     x, y, w, h = bbox

@@ -28,7 +28,9 @@ from seglab.formats._common import (
     broken,
     build_segmentation,
     check_items,
+    check_size,
     drop_empty,
+    image_path,
     object_class_names,
     read_json,
 )
@@ -95,6 +97,17 @@ def to_labelme(items: Any, target: Any) -> Path:
     return target
 
 
+def _fill_in_box(
+    polygons: list[np.ndarray], points: np.ndarray, height: int, width: int
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """``fill_polygons`` over the points' box (clipped to the image) instead of the whole image."""
+    x0 = int(np.clip(np.floor(points[:, 0].min()), 0, width))
+    y0 = int(np.clip(np.floor(points[:, 1].min()), 0, height))
+    x1 = int(np.clip(np.ceil(points[:, 0].max()) + 1, x0, width))
+    y1 = int(np.clip(np.ceil(points[:, 1].max()) + 1, y0, height))
+    return fill_polygons([p - (x0, y0) for p in polygons], (y1 - y0, x1 - x0)), (x0, y0)
+
+
 def _part_polygon(outer: np.ndarray, holes: list[np.ndarray]) -> np.ndarray:
     polygon = bridge([outer, *holes])
     while len(polygon) < 3:  # labelme needs 3 points: a one- or two-pixel part repeats its points
@@ -109,8 +122,11 @@ def _relative(image: Path, folder: Path) -> str:
 
 
 # ---------------------------------------------------------------------------- reading
-def from_labelme(target: Any) -> list[Item]:
+def from_labelme(target: Any, *, image_root: Any = None) -> list[Item]:
     """Read labelme JSON files: a folder of them, or one file.
+
+    ``imagePath`` is relative to the JSON file and must stay inside ``image_root``; by default
+    that is the folder holding the JSON folder (so ``../images/a.png`` next to ``labels/`` works).
 
     Shapes with the same label and ``group_id`` form one object (a shape without a group id is
     its own object); ``polygon``, ``rectangle`` and ``circle`` shapes are read, other kinds are
@@ -128,15 +144,17 @@ def from_labelme(target: Any) -> list[Item]:
         files = [target]
     else:
         raise InputError(f"labelme path {str(target)!r} does not exist")
+    root = Path(image_root) if image_root is not None else (target if target.is_dir() else target.parent).parent
     documents = [(file, _read_document(file)) for file in files]
-    categories: list[str] = []
+    found: dict[str, None] = {}
     for _, document in documents:
         for shape in document["shapes"]:
-            if shape["label"].lower() not in BACKGROUND_NAMES and shape["label"] not in categories:
-                categories.append(shape["label"])
+            if shape["label"].lower() not in BACKGROUND_NAMES:
+                found.setdefault(shape["label"])
+    categories = list(found)
     out = []
     for file, document in documents:
-        out.append(_read_one(file, document, categories))
+        out.append(_read_one(file, document, categories, root))
     return out
 
 
@@ -145,8 +163,10 @@ def _read_document(file: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("shapes"), list):
         raise broken(file.name, "the file", "a labelme dict with a 'shapes' list", type(document).__name__)
     for key in ("imageHeight", "imageWidth"):
-        if not (isinstance(document.get(key), int) and document[key] > 0):
-            raise broken(file.name, key, "a positive integer", document.get(key))
+        value = document.get(key)
+        if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
+            raise broken(file.name, key, "a positive integer", value)
+    check_size(file.name, document["imageHeight"], document["imageWidth"])
     for number, shape in enumerate(document["shapes"]):
         if not (
             isinstance(shape, dict)
@@ -157,24 +177,28 @@ def _read_document(file: Path) -> dict[str, Any]:
     return document
 
 
-def _read_one(file: Path, document: dict[str, Any], categories: list[str]) -> Item:
+def _read_one(file: Path, document: dict[str, Any], categories: list[str], root: Path) -> Item:
     height, width = document["imageHeight"], document["imageWidth"]
     labels = np.zeros((height, width), dtype=np.int32)
-    instances: list[tuple[str, Any]] = []
+    instances: dict[tuple[str, Any], int] = {}  # a dict, not a list: 40,000 shapes must stay linear
     for number, shape in enumerate(document["shapes"]):
         where = f"{file.name}: shape {number} ({shape['label']!r})"
-        mask = _shape_mask(shape, height, width, where)
-        if mask is None:
+        drawn = _shape_mask(shape, height, width, where)
+        if drawn is None:
             continue
+        mask, (x0, y0) = drawn
+        window = labels[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]]  # only the shape's box
         if shape["label"].lower() in BACKGROUND_NAMES:
-            labels[mask] = 0
+            window[mask] = 0
             continue
         group = shape.get("group_id")
+        if not (group is None or isinstance(group, (int, str)) and not isinstance(group, bool)):
+            raise broken(where, "group_id", "an integer, a string or null", group)
         key = (shape["label"], group if group is not None else ("shape", number))
-        if key not in instances:
-            instances.append(key)
-        labels[mask] = instances.index(key) + 1
-    image = Path(os.path.normpath(file.parent / str(document.get("imagePath") or f"{file.stem}.png")))
+        instances.setdefault(key, len(instances) + 1)
+        window[mask] = instances[key]
+    name = document.get("imagePath") or f"{file.stem}.png"
+    image = image_path(name, root, f"{file.name}: imagePath", base=file.parent)
     seg = build_segmentation(
         labels,
         [label for label, _ in instances],
@@ -184,7 +208,10 @@ def _read_one(file: Path, document: dict[str, Any], categories: list[str]) -> It
     return image, seg
 
 
-def _shape_mask(shape: dict[str, Any], height: int, width: int, where: str) -> np.ndarray | None:
+def _shape_mask(
+    shape: dict[str, Any], height: int, width: int, where: str
+) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The shape's mask inside its box (clipped to the image) and the box's ``(x0, y0)``, or None."""
     kind = shape.get("shape_type") or "polygon"
     try:
         points = np.asarray(shape["points"], dtype=np.float64).reshape(-1, 2)
@@ -204,21 +231,25 @@ def _shape_mask(shape: dict[str, Any], height: int, width: int, where: str) -> n
     if kind == "polygon":
         if len(points) < 3:
             raise broken(where, "a polygon", "at least 3 points", len(points))
-        return fill_polygons([points], (height, width))
+        return _fill_in_box([points], points, height, width)
     if kind == "rectangle":
         if len(points) != 2:
             raise broken(where, "a rectangle", "2 points", len(points))
         (xa, ya), (xb, yb) = points
         corners = np.array([[xa, ya], [xb, ya], [xb, yb], [xa, yb]])
-        return fill_polygons([corners], (height, width))
+        return _fill_in_box([corners], corners, height, width)
     if kind == "circle":
         import cv2
 
         if len(points) != 2:
             raise broken(where, "a circle", "2 points (centre, rim)", len(points))
-        mask = np.zeros((height, width), dtype=np.uint8)
-        centre = tuple(int(round(v)) for v in points[0])
-        cv2.circle(mask, centre, int(round(float(np.hypot(*(points[1] - points[0]))))), 1, -1)
-        return mask.astype(bool)
+        radius = int(round(float(np.hypot(*(points[1] - points[0])))))
+        cx, cy = (int(round(v)) for v in points[0])
+        x0, y0 = max(cx - radius, 0), max(cy - radius, 0)
+        x1, y1 = min(cx + radius + 1, width), min(cy + radius + 1, height)
+        mask = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), dtype=np.uint8)
+        if mask.size:
+            cv2.circle(mask, (cx - x0, cy - y0), radius, 1, -1)
+        return mask.astype(bool), (x0, y0)
     warnings.warn(f"{where}: shape_type {kind!r} has no area; skipped", UserWarning, stacklevel=3)
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from seglab.formats._common import (
     build_segmentation,
     category_names,
     check_items,
+    image_path,
     object_class_names,
     read_json,
 )
@@ -48,7 +50,8 @@ def to_png(items: Any, target: Any, *, per_object: bool = False) -> Path:
     target = Path(target)
     categories = category_names(items)
     for path, seg in items:
-        seg = dataclasses.replace(seg, meta={**seg.meta, "source": str(path)})
+        source = _relative(path, target)
+        seg = dataclasses.replace(seg, meta={**seg.meta, "source": source})
         if not per_object:
             seg.save(target / f"{path.stem}.png", kind="labels")
             continue
@@ -62,13 +65,20 @@ def to_png(items: Any, target: Any, *, per_object: bool = False) -> Path:
                 entry["score"] = float(seg.scores[index])
             entries.append(entry)
         document = {
-            "image": str(path),
+            "image": source,
             "shape": list(seg.shape),
             "categories": categories,
             "objects": entries,
         }
         atomic_write_text(folder / "objects.json", json.dumps(document, indent=2) + "\n")
     return target
+
+
+def _relative(image: Path, folder: Path) -> str:
+    """The image path as the reader takes it: relative to the output folder."""
+    if image.is_absolute() or image.exists():
+        return Path(os.path.relpath(image.resolve(), folder.resolve())).as_posix()
+    return image.name
 
 
 def _write_mask(path: Path, mask: np.ndarray) -> None:
@@ -78,8 +88,12 @@ def _write_mask(path: Path, mask: np.ndarray) -> None:
         Image.fromarray(mask.astype(np.uint8) * 255).save(tmp, format="PNG")
 
 
-def from_png(target: Any) -> list[Item]:
+def from_png(target: Any, *, image_root: Any = None) -> list[Item]:
     """Read label PNGs (``target/*.png``) and per-object mask folders (``target/STEM/*.png``).
+
+    The image each file records (``meta.source``, ``objects.json`` ``image``) is taken relative
+    to ``target`` and must lie inside ``image_root``, by default the folder holding ``target``;
+    mask files named in ``objects.json`` must lie in their folder.
 
     Raises
     ------
@@ -89,26 +103,28 @@ def from_png(target: Any) -> list[Item]:
     target = Path(target)
     if not target.is_dir():
         raise InputError(f"PNG folder {str(target)!r} does not exist")
+    root = Path(image_root) if image_root is not None else target.parent
     out: list[Item] = []
     for file in sorted(target.glob("*.png")):
         seg = Segmentation.load(file)
         if seg.labels.size and len(seg) < int(seg.labels.max()):
             raise broken(file.name, "the label PNG", "labels 0..N", int(seg.labels.max()))
         source = seg.meta.get("source")
-        out.append((Path(source) if isinstance(source, str) else file, seg))
+        image = image_path(source, root, f"{file.name}: meta.source", base=target) if source is not None else file
+        out.append((image, seg))
     for folder in sorted(p for p in target.iterdir() if p.is_dir() and any(p.glob("*.png"))):
-        out.append(_read_masks(folder))
+        out.append(_read_masks(folder, root))
     return out
 
 
-def _read_masks(folder: Path) -> Item:
+def _read_masks(folder: Path, root: Path) -> Item:
     index_file = folder / "objects.json"
     if index_file.is_file():
         document = read_json(index_file)
         if not isinstance(document, dict) or not isinstance(document.get("objects"), list):
             raise broken(index_file, "the file", "a dict with an 'objects' list", type(document).__name__)
         entries = document["objects"]
-        image = Path(str(document.get("image", folder.name)))
+        image = image_path(document.get("image", folder.name), root, f"{index_file}: image", base=folder.parent)
     else:
         entries = [{"file": p.name, "class_name": "object"} for p in sorted(folder.glob("*.png"))]
         document, image = {}, Path(folder.name)
@@ -117,7 +133,7 @@ def _read_masks(folder: Path) -> Item:
     for number, entry in enumerate(entries):
         if not (isinstance(entry, dict) and isinstance(entry.get("file"), str)):
             raise broken(index_file, f"object {number}", "a dict with a 'file'", entry)
-        mask = _read_mask(folder / entry["file"])
+        mask = _read_mask(image_path(entry["file"], folder, f"{index_file}: object {number} file"))
         if labels is None:
             labels = np.zeros(mask.shape, dtype=np.int32)
         if mask.shape != labels.shape:
@@ -153,9 +169,11 @@ def _read_mask(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise broken(path.parent / "objects.json", "a mask file", "present", path.name)
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             array = np.asarray(image.convert("L") if image.mode not in ("L", "1", "I;16", "I") else image)
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise broken(path, "the mask", "a readable PNG", str(error)) from None
     return array > 0

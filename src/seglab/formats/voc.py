@@ -32,6 +32,7 @@ from seglab.formats._common import (
     category_names,
     check_items,
     drop_empty,
+    image_path,
     object_class_names,
 )
 
@@ -234,7 +235,7 @@ def from_voc(target: Any, *, split: str | None = None, image_dir: Any = None) ->
             object_names.append(_name(names, int(found[0])))
         filename = _check_xml(target / "Annotations" / f"{stem}.xml", labels)
         image = (
-            images / filename
+            image_path(filename, images, f"{stem}.xml: <filename>")
             if filename
             else next(iter(sorted(images.glob(f"{stem}.*"))), images / f"{stem}.jpg")
         )
@@ -285,8 +286,10 @@ def _read_indices(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise InputError(f"VOC file {str(path)!r} does not exist")
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             if image.mode not in ("P", "L"):
                 raise broken(path, "the PNG", "a palette (P) or grey (L) index image", f"mode {image.mode!r}")
             return np.asarray(image).copy()

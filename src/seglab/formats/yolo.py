@@ -152,7 +152,7 @@ def from_yolo(target: Any, *, image_dir: Any = None) -> list[Item]:
         width, height = _image_size(image)
         labels = np.zeros((height, width), dtype=np.int32)
         object_names = []
-        for number, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(_read_text(label_file).splitlines(), start=1):
             if not line.strip():
                 continue
             where = f"{label_file.name} line {number}"
@@ -206,26 +206,28 @@ def _find_image(images: Path, label_file: Path) -> Path:
 def _image_size(path: Path) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
+    from seglab.core.image import PIL_FORMATS
+
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             return image.size
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise broken(path, "the image", "readable", str(error)) from None
 
 
 def _read_names(path: Path) -> list[str]:
     if not path.is_file():
         raise InputError(f"YOLO dataset file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         import yaml
     except ModuleNotFoundError:  # pragma: no cover - PyYAML is usually present
         data = {"names": _names_without_yaml(text)}
     else:
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise broken(path, "the file", "valid YAML", str(error)) from None
+            data = yaml.load(text, Loader=_loader())
+        except (yaml.YAMLError, RecursionError) as error:
+            raise broken(path, "the file", "valid YAML without aliases", str(error)[:200]) from None
     names = data.get("names") if isinstance(data, dict) else None
     if isinstance(names, dict) and all(isinstance(k, int) for k in names):
         if sorted(names) != list(range(len(names))):
@@ -234,6 +236,33 @@ def _read_names(path: Path) -> list[str]:
     if isinstance(names, list):
         return [str(n) for n in names]
     raise broken(path, "names", "a list or a {0: name, ...} mapping", names)
+
+
+MAX_TEXT_BYTES = 64 * 2**20
+
+
+def _read_text(path: Path) -> str:
+    """A label or YAML file as UTF-8 text; FormatError for a huge or non-UTF-8 file."""
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise broken(path.name, "the file", f"at most {MAX_TEXT_BYTES >> 20} MiB", f"{size} bytes")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise broken(path.name, "the file", "UTF-8 text", f"byte {error.start}: {error.reason}") from None
+
+
+def _loader() -> Any:
+    """PyYAML's SafeLoader refusing aliases: a few hundred bytes of nested aliases expand to billions of nodes."""
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("YAML aliases (*name) are not allowed in data.yaml")
+            return super().compose_node(parent, index)
+
+    return NoAliases
 
 
 def _names_without_yaml(text: str) -> dict[int, str]:

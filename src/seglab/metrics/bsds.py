@@ -73,7 +73,9 @@ def load_bsds_prediction(path: str | Path, *, kind: str = "auto") -> Any:
             return [np.asarray(load_segmentation(path).labels)]
         from PIL import Image
 
-        with Image.open(path) as handle:
+        from seglab.core.image import PIL_FORMATS
+
+        with Image.open(path, formats=PIL_FORMATS) as handle:
             array = np.asarray(handle)
     except FormatError:
         raise

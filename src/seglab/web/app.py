@@ -19,10 +19,13 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from seglab.core.errors import InputError, SeglabError
-from seglab.web.project import Project, crop_runs, mask_from_runs, resolve_under
+from seglab.web import security
+from seglab.web.jobs import JobLimits, JobPool, run_http
+from seglab.web.project import PixelSource, Project, crop_runs, mask_from_runs, resolve_under
 from seglab.web.schemas import ClassIn, ClassPatch, DoneIn, SaveIn, SegmentIn
 from seglab.web.storage import decode_mask
 
@@ -74,7 +77,8 @@ class _BodyLimit:
 
 
 def create_app(root: Any, *, db: str | None = None, token: str | None = None,
-               max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+               max_body: int = DEFAULT_MAX_BODY, allowed_hosts: Any = None,
+               limits: JobLimits | None = None) -> FastAPI:
     """The annotator app over the images in ``root``.
 
     Parameters
@@ -87,6 +91,10 @@ def create_app(root: Any, *, db: str | None = None, token: str | None = None,
         Required on every API request when given.
     max_body : int
         Largest request body in bytes.
+    allowed_hosts : iterable of str, optional
+        ``Host`` names accepted besides loopback (``"*"``: any); see :mod:`seglab.web.security`.
+    limits : JobLimits, optional
+        Worker pool, time and memory limits of segment requests (:mod:`seglab.web.jobs`).
 
     Returns
     -------
@@ -94,18 +102,25 @@ def create_app(root: Any, *, db: str | None = None, token: str | None = None,
         ``app.state.project`` is the :class:`~seglab.web.project.Project`.
     """
     project = Project(root, db)
+    hosts = security.HostPolicy(allowed_hosts)
+    jobs = JobPool(limits)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        jobs.close()
         project.store.close()
 
     app = FastAPI(title="seglab annotator", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.project = project
+    app.state.jobs = jobs
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
         path = request.url.path
+        problem = security.request_problem(request.method, path, request.headers, hosts, request.url.scheme)
+        if problem is not None:
+            return JSONResponse({"detail": problem}, 403, headers=_HEADERS)
         if token is not None and path.startswith(("/api", "/files")):
             given = request.headers.get("x-seglab-token") or request.query_params.get("token") or ""
             bearer = request.headers.get("authorization", "")
@@ -117,12 +132,17 @@ def create_app(root: Any, *, db: str | None = None, token: str | None = None,
         response.headers.update(_HEADERS)
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": security.validation_detail(error.errors())}, 422)
+
     @app.exception_handler(SeglabError)
     async def seglab_error(_request: Request, error: SeglabError) -> JSONResponse:
-        return JSONResponse({"detail": f"{type(error).__name__}: {error}"}, 400)
+        status = 422 if isinstance(error, security.OutOfBounds) else 400
+        return JSONResponse({"detail": project.public(f"{type(error).__name__}: {error}")}, status)
 
     _static_routes(app)
-    _image_routes(app, project)
+    _image_routes(app, project, jobs)
     _class_routes(app, project)
     app.add_middleware(_BodyLimit, limit=max_body)
     return app
@@ -152,7 +172,7 @@ def _image_or_404(project: Project, image_id: int) -> dict[str, Any]:
     return info
 
 
-def _image_routes(app: FastAPI, project: Project) -> None:
+def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         from seglab import __version__
@@ -216,8 +236,12 @@ def _image_routes(app: FastAPI, project: Project) -> None:
         return {"id": image_id, "done": body.done}
 
     @app.post("/api/images/{image_id}/segment")
-    def segment(image_id: int, body: SegmentIn) -> dict[str, Any]:
-        return _segment(project, _image_or_404(project, image_id), body)
+    async def segment(image_id: int, body: SegmentIn, request: Request) -> dict[str, Any]:
+        import asyncio
+
+        info = await asyncio.to_thread(_image_or_404, project, image_id)
+        name, params = _segment_params(body, project.root)  # refused here, before a worker is taken
+        return await run_http(jobs, _segment, PixelSource(project.root), info, body, name, params, request=request)
 
     @app.get("/api/export")
     def export(format: str = "coco") -> Response:
@@ -280,15 +304,22 @@ def coerce_params(info: Any, params: dict[str, Any]) -> dict[str, Any]:
     return typed
 
 
-def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[str, Any]:
-    from seglab.core.registry import get_method, segment
+def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
+    """The method's name and its typed, checked parameters (bounds: :mod:`seglab.web.security`)."""
+    from seglab.core.registry import get_method
 
     method = get_method(body.method)
     if not method.web:
         raise InputError(f"method must be one the annotator may run, got {method.name!r} "
                          "(registered with web=False)")
-    params = coerce_params(method, body.params)
-    seg = segment(project.pixels(info), method.name, **params)
+    return method.name, security.check_web_params(method, coerce_params(method, body.params), root)
+
+
+def _segment(project: Any, info: dict[str, Any], body: SegmentIn, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run in a worker process (:mod:`seglab.web.jobs`); ``project`` gives ``root`` and ``pixels(info)``."""
+    from seglab.core.registry import segment
+
+    seg = segment(project.pixels(info), name, **params)
     if body.pick is not None:
         x, y = (round(v) for v in body.pick)
         if not (0 <= x < info["width"] and 0 <= y < info["height"]):
@@ -303,4 +334,4 @@ def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[st
         mask = seg.labels == region
         score = None if seg.scores is None else float(seg.scores[region - 1])
         regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score})
-    return {"method": method.name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}
+    return {"method": name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}

@@ -7,6 +7,7 @@ run of zeros. The server keeps full-size COCO RLE in the database.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -20,27 +21,47 @@ import numpy as np
 
 from seglab.core.errors import InputError
 from seglab.core.image import IMAGE_SUFFIXES
-from seglab.web.storage import Store, decode_mask, default_url, mask_box
+from seglab.web.storage import Store, decode_mask, default_url, mask_box, private_dir
 
-__all__ = ["Project", "crop_runs", "mask_from_runs", "resolve_under"]
+__all__ = ["PixelSource", "Project", "crop_runs", "mask_from_runs", "resolve_under"]
 
 PRIVATE = ".seglab"
 MAX_PREVIEW = 4096
+#: Preview sizes served: a request is snapped up to one of these, so the cache stays small.
+PREVIEW_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+MAX_CACHED_PREVIEWS = 512
 
 
-def resolve_under(root: Path, relative: str) -> Path | None:
+def resolve_under(root: Path, relative: str, *, decode: bool = True) -> Path | None:
     """The file ``relative`` names inside ``root``, or None for anything that leaves it.
 
-    ``relative`` is decoded again and again (``%252e`` -> ``%2e`` -> ``.``) before checking, so
-    no encoding of ``..`` gets through; absolute paths, NUL bytes, hidden parts (``.seglab``)
-    and symlinks that point out of ``root`` all give None.
+    With ``decode``, ``relative`` is also decoded again and again (``%252e`` -> ``%2e`` ->
+    ``.``) and every form is checked, so no encoding of ``..`` gets through while a file
+    really named ``a%20b.png`` is still found; absolute paths, NUL bytes, hidden parts
+    (``.seglab``) and symlinks that point out of ``root`` all give None.
     """
-    text = relative
-    for _ in range(5):
-        decoded = urllib.parse.unquote(text)
-        if decoded == text:
+    forms = [relative]
+    while decode and len(forms) < 6:
+        decoded = urllib.parse.unquote(forms[-1])
+        if decoded == forms[-1]:
             break
-        text = decoded
+        forms.append(decoded)
+    if any(_leaves(form) for form in forms[1:]):
+        return None
+    for form in forms:
+        found = _resolve_literal(root, form)
+        if found is not None:
+            return found
+    return None
+
+
+def _leaves(text: str) -> bool:
+    """True for a path that is absolute or climbs with ``..`` (whatever its other parts)."""
+    text = text.replace("\\", "/")
+    return text.startswith("/") or (len(text) > 1 and text[1] == ":") or ".." in text.split("/")
+
+
+def _resolve_literal(root: Path, text: str) -> Path | None:
     text = text.replace("\\", "/")
     if not text or "\x00" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         return None
@@ -74,13 +95,16 @@ def crop_runs(mask: np.ndarray) -> dict[str, Any]:
 def mask_from_runs(runs: dict[str, Any], height: int, width: int) -> np.ndarray:
     """Full (H, W) bool mask from crop runs; InputError when they do not fit the image."""
     x, y, w, h = (int(runs[k]) for k in ("x", "y", "w", "h"))
-    counts = np.asarray(runs["counts"], dtype=np.int64)
     if x < 0 or y < 0 or w < 0 or h < 0 or x + w > width or y + h > height:
         raise InputError(f"mask box must lie inside the image ({width}x{height}), got x={x} y={y} w={w} h={h}")
-    if counts.size and (counts.min() < 0 or int(counts.sum()) != w * h):
-        raise InputError(f"mask counts must be non-negative and sum to w*h = {w * h}, got sum {int(counts.sum())}")
-    if not counts.size and w * h:
-        raise InputError(f"mask counts must sum to w*h = {w * h}, got none")
+    raw = runs["counts"]
+    # checked as Python integers first: in int64 huge runs wrap to a small sum and np.repeat crashes
+    if any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= w * h for c in raw):
+        bad = next(c for c in raw if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= w * h)
+        raise InputError(f"mask counts must be integers between 0 and w*h = {w * h}, got {bad!r}")
+    if sum(raw) != w * h:
+        raise InputError(f"mask counts must be non-negative and sum to w*h = {w * h}, got sum {sum(raw)}")
+    counts = np.asarray(raw, dtype=np.int64)
     values = np.zeros(counts.size, dtype=bool)
     values[1::2] = True
     crop = np.repeat(values, counts).reshape(h, w) if counts.size else np.zeros((h, w), bool)
@@ -100,7 +124,9 @@ def _image_size(path: Path) -> tuple[int, int] | None:
             return int(shape[1]), int(shape[0])
         from PIL import Image
 
-        with Image.open(path) as image:
+        from seglab.core.image import PIL_FORMATS
+
+        with Image.open(path, formats=PIL_FORMATS) as image:
             return image.size
     except Exception:  # noqa: BLE001 - an unreadable file is simply not listed
         return None
@@ -121,6 +147,7 @@ class Project:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise InputError(f"project folder must be an existing directory, got {str(root)!r}")
+        self.private = private_dir(self.root)
         self.store = Store(db or default_url(self.root))
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -135,7 +162,7 @@ class Project:
                 if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 relative = Path(dirpath, name).relative_to(self.root).as_posix()
-                path = resolve_under(self.root, relative)
+                path = resolve_under(self.root, relative, decode=False)
                 size = None if path is None else _image_size(path)
                 if size is not None:
                     entries.append((relative, size[0], size[1]))
@@ -150,10 +177,14 @@ class Project:
         return info if info is not None and info["path"] in self._present else None
 
     def path(self, info: dict[str, Any]) -> Path:
-        found = resolve_under(self.root, info["path"])
+        found = resolve_under(self.root, info["path"], decode=False)
         if found is None:
             raise InputError(f"image must be a file under the project folder, got {info['path']!r}")
         return found
+
+    def public(self, message: str) -> str:
+        """``message`` without the server's absolute project path (the page sees ``DIR/...``)."""
+        return message.replace(str(self.root), self.root.name).replace(str(self.root.parent) + os.sep, "")
 
     def pixels(self, info: dict[str, Any]) -> np.ndarray:
         """The image as an array (a few recent images are cached)."""
@@ -172,16 +203,21 @@ class Project:
 
     def preview(self, info: dict[str, Any], max_side: int) -> tuple[bytes, str]:
         """A downscaled JPEG of at most ``max_side`` pixels, cached on disk."""
-        max_side = int(min(max(max_side, 16), MAX_PREVIEW))
+        max_side = next((s for s in PREVIEW_SIZES if s >= max_side), PREVIEW_SIZES[-1])
         stamp = int(self.path(info).stat().st_mtime)
-        cache = self.root / PRIVATE / "previews" / f"{info['id']}_{max_side}_{stamp}.jpg"
+        folder = self.private / "previews"
+        cache = folder / f"{info['id']}_{max_side}_{stamp}.jpg"
         if cache.is_file():
             return cache.read_bytes(), "image/jpeg"
         data = _jpeg(self.pixels(info), max_side, quality=90)
         from seglab.core.atomic import atomic_path
 
-        with atomic_path(cache) as tmp:
-            tmp.write_bytes(data)
+        try:
+            with atomic_path(cache) as tmp:
+                tmp.write_bytes(data)
+            _prune(folder, MAX_CACHED_PREVIEWS)
+        except OSError:  # a read-only project folder is served without a preview cache
+            pass
         return data, "image/jpeg"
 
     def region(self, info: dict[str, Any], box: tuple[int, int, int, int], max_side: int) -> bytes:
@@ -255,6 +291,39 @@ class Project:
             folder = self.export(format, Path(tmp) / format.lower())
             archive = shutil.make_archive(str(Path(tmp) / "export"), "zip", folder)
             return Path(archive).read_bytes(), "application/zip", f"{self.root.name}-{format.lower()}.zip"
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Delete the oldest cached previews beyond ``keep`` files."""
+    files = sorted(folder.glob("*.jpg"), key=lambda p: p.stat().st_mtime)
+    for old in files[: max(len(files) - keep, 0)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+class PixelSource:
+    """The pixels of a project's images, for a worker process (picklable: only the root travels).
+
+    The last images read are kept per process, so clicks on one image decode it once.
+    """
+
+    _cache: OrderedDict[tuple[str, str, float], np.ndarray] = OrderedDict()
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def pixels(self, info: dict[str, Any]) -> np.ndarray:
+        from seglab.core.image import load_image
+
+        path = resolve_under(self.root, info["path"], decode=False)
+        if path is None:
+            raise InputError(f"image must be a file under the project folder, got {info['path']!r}")
+        key = (str(self.root), info["path"], path.stat().st_mtime)
+        if key not in self._cache:
+            self._cache[key] = load_image(path)
+            while len(self._cache) > 2:
+                self._cache.popitem(last=False)
+        return self._cache[key]
 
 
 def _jpeg(pixels: np.ndarray, max_side: int, *, quality: int) -> bytes:

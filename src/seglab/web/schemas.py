@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,11 @@ __all__ = ["ClassIn", "ClassPatch", "DoneIn", "ExportIn", "MaskRuns", "ObjectIn"
 MAX_OBJECTS_PER_SAVE = 2000
 COLOR = r"^#[0-9a-fA-F]{6}$"
 UID = r"^[A-Za-z0-9_-]{1,64}$"
+#: Finite floats of a sane size: NaN, inf and 1e300 would reach numpy and the database.
+Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-1e7, le=1e7)]
+Order = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+Score = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+Size = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class _Strict(BaseModel):
@@ -30,21 +35,21 @@ class ClassPatch(_Strict):
 class MaskRuns(_Strict):
     """A mask as crop runs: box ``x, y, w, h`` and row-major run lengths starting with zeros."""
 
-    x: int = Field(ge=0)
-    y: int = Field(ge=0)
-    w: int = Field(ge=0)
-    h: int = Field(ge=0)
+    x: Size
+    y: Size
+    w: Size
+    h: Size
     counts: list[int] = Field(max_length=20_000_000)
 
 
 class ObjectIn(_Strict):
     uid: str = Field(pattern=UID)
     mask: MaskRuns
-    class_id: int | None = None
+    class_id: Size | None = None
     visible: bool = True
     source: str = Field(default="manual", max_length=64)
-    score: float | None = None
-    order: float = 0.0
+    score: Score | None = None
+    order: Order = 0.0
 
 
 class SaveIn(_Strict):
@@ -59,7 +64,7 @@ class SegmentIn(_Strict):
 
     method: str = Field(min_length=1, max_length=64)
     params: dict[str, Any] = Field(default_factory=dict)
-    pick: tuple[float, float] | None = None
+    pick: tuple[Coordinate, Coordinate] | None = None
     max_regions: int = Field(default=300, ge=1, le=5000)
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from seglab.core.errors import InputError
 
-__all__ = ["Store", "decode_mask", "default_url", "encode_mask"]
+__all__ = ["Store", "decode_mask", "default_url", "encode_mask", "private_dir"]
 
 MAX_CLASS_NAME = 64
 
@@ -101,11 +101,37 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
-def default_url(root: Path) -> str:
-    """``sqlite:///DIR/.seglab/annotations.db`` (the folder is created)."""
+def _writable(folder: Path) -> bool:
+    """True when files can be created in ``folder`` (created if missing)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            return True
+    except OSError:
+        return False
+
+
+def private_dir(root: Path) -> Path:
+    """Where a project keeps its database and caches: ``DIR/.seglab``, or, when the project
+    folder is read-only, ``$XDG_CACHE_HOME/seglab/projects/<hash of DIR>`` (``~/.cache``)."""
+    import hashlib
+    import os
+
     folder = Path(root) / ".seglab"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(folder / 'annotations.db').resolve()}"
+    if _writable(folder):
+        return folder
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:16]
+    fallback = cache / "seglab" / "projects" / digest
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def default_url(root: Path) -> str:
+    """``sqlite:///DIR/.seglab/annotations.db`` (the folder is created; see :func:`private_dir`)."""
+    return f"sqlite:///{(private_dir(root) / 'annotations.db').resolve()}"
 
 
 def _sqlite_engine(url: str) -> Engine:
