@@ -6,8 +6,8 @@
 >>> inpaint(image, (image == 255).all(axis=2), "biharmonic")[10, 10].tolist()
 [90, 90, 90]
 
-Methods (``inpaint_methods()``): ``auto`` (default), ``telea``, ``ns``, ``biharmonic``,
-``patch``, ``exemplar``. See ``docs/inpainting.md`` for the measured comparison.
+Methods (``inpaint_methods()``): ``auto`` (default: ``completion`` on wide holes, diffusion on
+thin ones), ``completion``, ``telea``, ``ns``, ``biharmonic``, ``patch``, ``exemplar``, ``blend``. See ``docs/inpainting.md`` for the measured comparison.
 """
 
 from __future__ import annotations
