@@ -211,7 +211,7 @@ def print_tables(results: dict, kinds: list[str], methods: list[str], count: int
 def _cell(column: str, value: float) -> str:
     if column == "PSNR hole":
         return f"{value:.2f}"
-    return f"{value:.3f}" if column != "s" else f"{value:.3f}"
+    return f"{value:.3f}"
 
 
 if __name__ == "__main__":
