@@ -151,7 +151,11 @@ def _with_smooth_base(filled: np.ndarray, work: np.ndarray, hole: np.ndarray) ->
     makes the fill look like the photo around it. The price, measured: a regular pattern whose
     period is a large part of the hole (stripes 8 px apart across a 24 px hole) keeps its
     edges but takes the diffusion's shading across the hole; ``smooth_base=False`` fills such
-    patterns exactly.
+    patterns exactly. The diffusion reads the pixels right at the hole's edge, so an object
+    rim the mask misses is smeared into the shading: grow the mask (``dilate_mask``; the CLI
+    grows it 3 px). Keeping the diffusion 1-4 px away from the edge instead cost 0.45-1.4 dB
+    in PSNR on horse-shaped holes and raised the ghost score on real removals (0.117-0.147
+    against 0.110), so the edge pixels are kept.
     """
     from skimage.restoration import inpaint_biharmonic
 
