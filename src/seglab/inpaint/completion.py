@@ -80,8 +80,8 @@ def completion(
     iterations : int
         Search-and-vote rounds at the finest level (coarser levels get more, they are cheap).
     smooth_base : bool
-        Keep the copied texture and edges but take the coarse shading (Gaussian low-pass,
-        sigma 3 px) from the mean of a Telea and a biharmonic fill: as sharp, and 1.3 dB
+        Keep the copied texture, edges and colours but take the coarse brightness (Gaussian
+        low-pass, sigma 3 px) from the mean of a Telea and a biharmonic fill: as sharp, and about 1 dB
         closer to the true photo inside object-shaped holes. False: the copied pixels alone,
         which continue a regular pattern (stripes, a fence) exactly, shading included.
     seed : int
@@ -144,7 +144,7 @@ def completion(
 
 
 def _with_smooth_base(filled: np.ndarray, work: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """The fill's detail (minus its Gaussian low-pass) on the low-pass of a diffusion fill.
+    """The fill's detail (minus its Gaussian low-pass) on the low-pass brightness of a diffusion fill.
 
     The diffusion fill (mean of Telea and biharmonic, computed at half size: only its low
     frequencies are kept) is what scores best in PSNR in wide holes; the copied detail is what
@@ -171,7 +171,11 @@ def _with_smooth_base(filled: np.ndarray, work: np.ndarray, hole: np.ndarray) ->
     def low(values: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(values, (0, 0), _DETAIL_SIGMA).reshape(values.shape)
 
-    return low(base) + filled - low(filled)
+    # brightness only: the same correction in every channel, so the colours stay those of
+    # the copied pixels; correcting each channel brought in the diffusion's blended colours
+    # (ghost score on 12 real horse removals 0.111, brightness only 0.079, no base 0.049)
+    correction = (low(base) - low(filled)).mean(axis=2, keepdims=True)
+    return filled + correction
 
 
 def _pyramid(work: np.ndarray, mask: np.ndarray, size: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
