@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
         box: str = typer.Option(None, "--box", help="x0,y0,x1,y1: remove the object in this box (GrabCut)."),
         labels: Path = typer.Option(None, "--labels", help="Label image (PNG/npz segmentation)."),
         ids: str = typer.Option(None, "--ids", help="Region ids of --labels to remove, e.g. 3,5."),
-        method: str = typer.Option("auto", "-m", "--method", help="Inpainting method (auto, telea, ns, biharmonic, patch, exemplar)."),
+        method: str = typer.Option("auto", "-m", "--method", help="Inpainting method (auto, completion, telea, ns, biharmonic, blend, patch, exemplar)."),
         param: list[str] = typer.Option(None, "-p", "--param", help="Method parameter key=value (repeatable)."),
         segmenter: str = typer.Option("region_growing", "--segmenter", help="Segmentation method for --point."),
         dilate: int = typer.Option(3, "--grow", "--dilate", help="Grow the mask by this many pixels (so no rim of the object is left)."),
