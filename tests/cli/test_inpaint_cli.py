@@ -77,3 +77,25 @@ def test_inpaint_errors(tmp_path) -> None:
     result = runner.invoke(app, [*base, "--mask", str(tmp_path / "mask.png"), "-m", "nope"])
     assert "InputError: inpainting method must be one of" in result.output
     assert not (tmp_path / "o.png").exists()
+
+
+def test_inpaint_grow_shadow_prints_method_and_mask(tmp_path) -> None:
+    image = np.full((60, 60, 3), 190, np.uint8)
+    image[10:40, 20:35] = (120, 60, 30)
+    image[40:45, 14:42] = 50  # the object's shadow, not in the mask
+    mask = np.zeros((60, 60), np.uint8)
+    mask[10:40, 20:35] = 255
+    save_image(tmp_path / "img.png", image)
+    save_image(tmp_path / "mask.png", mask)
+    out = tmp_path / "out.png"
+    args = ["inpaint", str(tmp_path / "img.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(out),
+            "--grow", "2", "--shadow", "--save-mask"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    used = load_image(tmp_path / "out.mask.png") > 0
+    assert used[40:45, 14:42].all()  # the shadow went with the object
+    assert f"img.png: filled {int(used.sum())} px with auto: completion, mask written to {tmp_path / 'out.mask.png'}" in result.output
+    assert np.abs(load_image(out)[used].astype(int) - 190).max() < 40
+    plain = runner.invoke(app, [*args[:-4], "--grow", "0", "-m", "telea", "--overwrite"])
+    assert plain.exit_code == 0, plain.output
+    assert "with telea" in plain.output

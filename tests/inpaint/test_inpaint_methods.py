@@ -9,7 +9,7 @@ from seglab.core.errors import InputError
 from seglab.inpaint import inpaint, inpaint_methods
 from seglab.inpaint.auto import choose_method
 
-METHODS = ["auto", "telea", "ns", "biharmonic", "patch", "exemplar", "blend"]
+METHODS = ["auto", "completion", "telea", "ns", "biharmonic", "patch", "exemplar", "blend"]
 
 
 def _checker(size: int = 48, cell: int = 4) -> np.ndarray:
@@ -30,7 +30,7 @@ def _image(dtype: type, colour: bool, rng: np.random.Generator) -> np.ndarray:
 
 
 def test_methods_listed() -> None:
-    assert [m.name for m in inpaint_methods()] == ["auto", "biharmonic", "blend", "exemplar", "ns", "patch", "telea"]
+    assert [m.name for m in inpaint_methods()] == ["auto", "biharmonic", "blend", "completion", "exemplar", "ns", "patch", "telea"]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -60,7 +60,7 @@ def test_diffusion_fills_flat_area_exactly(method: str) -> None:
     assert np.abs(out.astype(int) - image).max() <= 2  # OpenCV Telea rounds to within 2
 
 
-@pytest.mark.parametrize("method", ["patch", "exemplar"])
+@pytest.mark.parametrize("method", ["patch", "exemplar", "completion"])
 def test_patch_methods_reproduce_texture(method: str) -> None:
     image = _checker(48, 4)
     mask = np.zeros(image.shape, bool)
@@ -75,13 +75,29 @@ def test_auto_picks_by_hole_width() -> None:
     thin[30:33, 5:60] = True
     wide = np.zeros((64, 64), bool)
     wide[16:48, 16:48] = True
-    # measured best per hole kind (docs/inpainting.md): thin holes telea+biharmonic, wide + patch
+    # measured best per hole width (docs/inpainting.md): thin holes telea+biharmonic, wide completion
     assert choose_method(thin) == "telea+biharmonic"
-    assert choose_method(wide) == "telea+biharmonic+patch"
+    assert choose_method(wide) == "completion"
+    assert choose_method(thin | np.roll(wide, 20, axis=1)) == "completion (1 hole), telea+biharmonic (1 hole)"
     image = _checker(64, 4)
-    for mask, parts in ((thin, ("telea", "biharmonic")), (wide, ("telea", "biharmonic", "patch"))):
-        mean = np.mean([inpaint(image, mask, m).astype(float) for m in parts], axis=0)
-        assert np.abs(inpaint(image, mask).astype(float) - mean)[mask].max() <= 1.0
+    mean = np.mean([inpaint(image, thin, m).astype(float) for m in ("telea", "biharmonic")], axis=0)
+    assert np.abs(inpaint(image, thin).astype(float) - mean)[thin].max() <= 1.0
+    assert np.array_equal(inpaint(image, wide), inpaint(image, wide, "completion"))
+
+
+def test_auto_fills_each_hole_with_its_own_method() -> None:
+    image = _checker(96, 4)
+    thin = np.zeros(image.shape, bool)
+    thin[5:8, 10:90] = True
+    wide = np.zeros(image.shape, bool)
+    wide[40:80, 30:70] = True
+    out = inpaint(image, thin | wide)
+    smooth = np.mean([inpaint(image, thin, m).astype(float) for m in ("telea", "biharmonic")], axis=0)
+    assert np.abs(out.astype(float) - smooth)[thin].max() <= 2.0
+    # the wide hole keeps the checkerboard: telea's error there is several times larger
+    error = {name: np.abs(fill.astype(float) - image)[wide].mean()
+             for name, fill in (("auto", out), ("telea", inpaint(image, wide, "telea")))}
+    assert error["auto"] < 0.3 * error["telea"]
 
 
 def test_crop_keeps_far_pixels_and_hole_at_border() -> None:
@@ -113,7 +129,7 @@ def test_empty_mask_warns_and_returns_copy() -> None:
 def test_unknown_method_and_parameter() -> None:
     image, mask = _checker(16), np.zeros((16, 16), bool)
     mask[4:8, 4:8] = True
-    with pytest.raises(InputError, match=r"^inpainting method must be one of auto, biharmonic, blend, exemplar, ns, patch, telea, got 'tela'; did you mean 'telea'\?$"):
+    with pytest.raises(InputError, match=r"^inpainting method must be one of auto, biharmonic, blend, completion, exemplar, ns, patch, telea, got 'tela'; did you mean 'telea'\?$"):
         inpaint(image, mask, "tela")
     with pytest.raises(InputError, match=r"parameter of method 'telea' must be one of radius, got 'radios'"):
         inpaint(image, mask, "telea", radios=3)

@@ -83,10 +83,11 @@ def register(app: typer.Typer) -> None:
         box: str = typer.Option(None, "--box", help="x0,y0,x1,y1: remove the object in this box (GrabCut)."),
         labels: Path = typer.Option(None, "--labels", help="Label image (PNG/npz segmentation)."),
         ids: str = typer.Option(None, "--ids", help="Region ids of --labels to remove, e.g. 3,5."),
-        method: str = typer.Option("auto", "-m", "--method", help="Inpainting method (auto, telea, ns, biharmonic, patch, exemplar)."),
+        method: str = typer.Option("auto", "-m", "--method", help="Inpainting method (auto, completion, telea, ns, biharmonic, blend, patch, exemplar)."),
         param: list[str] = typer.Option(None, "-p", "--param", help="Method parameter key=value (repeatable)."),
         segmenter: str = typer.Option("region_growing", "--segmenter", help="Segmentation method for --point."),
-        dilate: int = typer.Option(3, "--dilate", help="Grow the mask by this many pixels."),
+        dilate: int = typer.Option(3, "--grow", "--dilate", help="Grow the mask by this many pixels (so no rim of the object is left)."),
+        shadow: bool = typer.Option(False, "--shadow", help="Also remove the shadow the object casts on the ground below it."),
         save_mask: bool = typer.Option(False, "--save-mask", help="Also write the mask used, as OUT.mask.png."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -104,15 +105,54 @@ def register(app: typer.Typer) -> None:
             jobs = [(image, mask, output)]
         mask_paths = [_mask_path(out) for _, _, out in jobs] if save_mask else []
         check_outputs([out for _, _, out in jobs] + mask_paths, overwrite)
+        single = len(jobs) == 1
         for source, mask_file, out in progress(jobs, description="inpainting", quiet=quiet):
             pixels = load_image(source)
             hole = _build_mask(pixels, mask_file, _numbers(point, 2, "--point"), _numbers(box, 4, "--box"),
                                labels, _ids(ids), segmenter, dilate)
-            save_image(out, inpaint(pixels, hole, method, **params))
+            if shadow:
+                from seglab.inpaint import extend_to_shadow
+
+                hole = extend_to_shadow(pixels, hole)
+            fill = _describe(method, hole)
+            if single and not quiet and "progress" in {p.name for p in get_inpaint_method(method).params}:
+                filled = _with_progress(pixels, hole, method, params, fill)
+            else:
+                filled = inpaint(pixels, hole, method, **params)
+            save_image(out, filled)
             if save_mask:
                 save_image(_mask_path(out), hole)
+            if not quiet:
+                saved = f", mask written to {_mask_path(out)}" if save_mask else ""
+                typer.echo(f"{source.name}: filled {int(hole.sum())} px with {fill}{saved}", err=True)
         if not quiet:
             typer.echo(f"wrote {len(jobs)} image(s) to {output}", err=True)
+
+
+def _describe(method: str, hole) -> str:  # type: ignore[no-untyped-def]
+    """The method's name, and for ``auto`` what it chose for this mask."""
+    if method.lower() != "auto":
+        return method.lower()
+    from seglab.inpaint.auto import choose_method
+
+    return f"auto: {choose_method(hole)}"
+
+
+def _with_progress(pixels, hole, method: str, params: dict, fill: str):  # type: ignore[no-untyped-def]
+    """``inpaint`` with a rich progress bar fed by the method's ``progress(done, total)`` callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from seglab.cli.common import console
+    from seglab.inpaint import inpaint
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console(), transient=True) as bar:
+        task = bar.add_task(f"filling ({fill})", total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return inpaint(pixels, hole, method, **{"progress": report, **params})
 
 
 def _mask_path(out: Path) -> Path:

@@ -6,8 +6,8 @@
 >>> inpaint(image, (image == 255).all(axis=2), "biharmonic")[10, 10].tolist()
 [90, 90, 90]
 
-Methods (``inpaint_methods()``): ``auto`` (default), ``telea``, ``ns``, ``biharmonic``,
-``patch``, ``exemplar``. See ``docs/inpainting.md`` for the measured comparison.
+Methods (``inpaint_methods()``): ``auto`` (default: ``completion`` on wide holes, diffusion on
+thin ones), ``completion``, ``telea``, ``ns``, ``biharmonic``, ``patch``, ``exemplar``, ``blend``. See ``docs/inpainting.md`` for the measured comparison.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from seglab.inpaint.api import DEFAULT_METHOD, get_inpaint_method, inpaint, inpaint_methods, register_inpaint
 from seglab.inpaint.masks import (
     dilate_mask,
+    extend_to_shadow,
     mask_from_box,
     mask_from_file,
     mask_from_point,
@@ -28,6 +29,7 @@ __all__ = [
     "get_inpaint_method",
     "register_inpaint",
     "dilate_mask",
+    "extend_to_shadow",
     "mask_from_box",
     "mask_from_file",
     "mask_from_point",

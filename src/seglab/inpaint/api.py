@@ -23,8 +23,8 @@ from seglab.core.validate import as_image, as_mask
 
 __all__ = ["INPAINT_METHODS", "register_inpaint", "inpaint", "inpaint_methods", "get_inpaint_method", "DEFAULT_METHOD"]
 
-#: The method used when none is named: the average of telea and biharmonic, plus the patch fill
-#: for holes wider than 24 px (see :mod:`seglab.inpaint.auto` and docs/inpainting.md).
+#: The method used when none is named: ``completion`` on holes at least 16 px wide, the mean of
+#: telea and biharmonic on thinner ones, per hole (see :mod:`seglab.inpaint.auto` and docs/inpainting.md).
 DEFAULT_METHOD = "auto"
 
 _BUILTIN_MODULES = (
@@ -33,6 +33,7 @@ _BUILTIN_MODULES = (
     "seglab.inpaint.patch",
     "seglab.inpaint.auto",
     "seglab.inpaint.blend",
+    "seglab.inpaint.completion",
 )
 
 MarginFn = Callable[[tuple[int, int], dict[str, Any]], int]
@@ -77,7 +78,7 @@ def inpaint_methods() -> list[MethodInfo]:
     --------
     >>> from seglab.inpaint import inpaint_methods
     >>> [m.name for m in inpaint_methods()]
-    ['auto', 'biharmonic', 'blend', 'exemplar', 'ns', 'patch', 'telea']
+    ['auto', 'biharmonic', 'blend', 'completion', 'exemplar', 'ns', 'patch', 'telea']
     """
     return [entry.info for entry in INPAINT_METHODS.values()]
 
@@ -103,10 +104,10 @@ def inpaint(image: Any, mask: Any, method: str = DEFAULT_METHOD, **params: Any) 
     mask : (H, W) array-like
         Non-zero where pixels are to be filled.
     method : str
-        ``"auto"`` (default: the average of ``telea`` and ``biharmonic``, plus the ``patch`` fill
-        for holes wider than 24 px, see :mod:`seglab.inpaint.auto`), ``"blend"``, ``"telea"``,
-        ``"ns"``, ``"biharmonic"``, ``"patch"`` or ``"exemplar"``; :func:`inpaint_methods` lists
-        them with their parameters.
+        ``"auto"`` (default: per hole, ``completion`` on holes at least 16 px wide and the mean
+        of ``telea`` and ``biharmonic`` on thinner ones, see :mod:`seglab.inpaint.auto`),
+        ``"completion"``, ``"blend"``, ``"telea"``, ``"ns"``, ``"biharmonic"``, ``"patch"`` or
+        ``"exemplar"``; :func:`inpaint_methods` lists them with their parameters.
     **params
         The method's keyword parameters.
 

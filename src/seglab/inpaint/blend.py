@@ -7,8 +7,9 @@ and structure that may be misplaced. Their errors are only partly correlated, so
 closer to the truth on average than any one of them (lower squared error, and higher SSIM,
 because misplaced texture costs SSIM more than missing texture). Measured on BSDS500 photos it
 beats every single method inside box and object-shaped holes, in PSNR and SSIM
-(``docs/inpainting.md``); it is the default for wide holes. The price: it is smoother than
-``patch`` or ``exemplar``, which keep more texture.
+(``docs/inpainting.md``). The price, which is why it is no longer the default: the mean is a
+smooth fill (texture ratio about 0.07 on real horse removals, against 0.8 for ``completion``),
+so the removed object's silhouette stays visible as a blurred ghost.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _margin(size: tuple[int, int], params: dict[str, Any]) -> int:
 
 @register_inpaint("blend", margin=_margin)
 def blend(image: np.ndarray, mask: np.ndarray, *, patch_size: int = 7, with_patch: bool = True) -> np.ndarray:
-    """Mean of the ``telea``, ``biharmonic`` and ``patch`` fills: the best-scoring fill of wide holes.
+    """Mean of the ``telea``, ``biharmonic`` and ``patch`` fills: the best PSNR in wide holes, but smooth.
 
     Parameters
     ----------
