@@ -50,6 +50,7 @@ BUILTIN_MODULES = (
     "seglab.classical.cluster",
     "seglab.classical.graph",
     "seglab.classical.interactive",
+    "seglab.classical.prompt",
     "seglab.classical.contour",
     "seglab.deep.method",
 )
