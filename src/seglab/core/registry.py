@@ -53,6 +53,7 @@ BUILTIN_MODULES = (
     "seglab.classical.prompt",
     "seglab.classical.contour",
     "seglab.deep.method",
+    "seglab.deep.sam",
 )
 
 KINDS = ("threshold", "edges", "region", "cluster", "graph", "interactive", "contour", "deep")
