@@ -26,7 +26,7 @@ def _cached(path: str, mtime: float, device: str | None) -> Any:
     return load(path, device=device)
 
 
-@register("model", kind="deep")
+@register("model", kind="deep", tiling="model", web=False)
 def model_method(
     image: np.ndarray,
     *,
@@ -96,7 +96,7 @@ def model_method(
     return seg
 
 
-@register("model_instances", kind="deep")
+@register("model_instances", kind="deep", web=False)
 def model_instances(
     image: np.ndarray,
     *,
@@ -150,16 +150,8 @@ def model_instances(
     if not path.is_file():
         raise InputError(f"model file {str(path)!r} does not exist")
     loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
-    if loaded.arch == "maskrcnn":
-        seg = loaded.predict(image, score_threshold=threshold, mask_threshold=seed_threshold, device=device)
-    else:
-        from seglab.deep.instances import predict_instances
-
-        if loaded.task != "instances":
-            raise InputError(f"model must be an instance model (trained with task='instances'), "
-                             f"got a semantic model with classes {list(loaded.class_names)}")
-        seg = predict_instances(loaded, image, threshold=threshold, seed_threshold=seed_threshold,
-                                min_area=min_area, tile_size=tile_size, overlap=overlap, tta=tta,
-                                batch_size=batch_size, backend=backend, device=device)
+    seg = loaded.predict_instances(image, threshold=threshold, seed_threshold=seed_threshold, min_area=min_area,
+                                   tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
+                                   backend=backend, device=device)
     seg.meta["model"] = str(path)
     return seg
