@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
-
 import seglab
 from seglab.core.errors import FormatError, InputError
 from seglab.deep import sam as sam_module
 from seglab.deep.sam import load_config, sam, sam_model
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+
 
 SIZE = 64  # the tiny model's input_size (SAM's is 1024)
 INNER, OUTER = 4.0, 12.0  # ring radii in the resized frame

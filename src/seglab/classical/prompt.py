@@ -235,7 +235,9 @@ def _solve(
     return estimate
 
 
-@register("prompt", kind="interactive")
+@register("prompt", kind="interactive", tiling="none",
+          prompts={"points": "points", "box": "box", "mask": "previous"},
+          bounds={"iterations": (1, 10), "max_side": (64, 1024)})
 def prompt(
     image: np.ndarray,
     *,

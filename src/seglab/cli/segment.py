@@ -126,16 +126,18 @@ def click_params(method: str, params: dict[str, Any], points: list[str], negativ
 
     positive = [_parse_click(t, "--point") for t in points]
     negative = [_parse_click(t, "--negative") for t in negatives]
-    names = {p.name for p in get_method(method).params}
-    if "points" in names:
-        if "points" in params:
-            raise InputError("--point / --negative and -p points=... must not be given together, got both")
-        return {"points": [(x, y, 1) for x, y in positive] + [(x, y, 0) for x, y in negative]}
-    if {"foreground", "background"} <= names:
-        taken = [k for k in ("foreground", "background") if k in params]
+    prompts = get_method(method).prompts
+    if "points" in prompts:
+        name = prompts["points"]
+        if name in params:
+            raise InputError(f"--point / --negative and -p {name}=... must not be given together, got both")
+        return {name: [(x, y, 1) for x, y in positive] + [(x, y, 0) for x, y in negative]}
+    if "scribbles" in prompts:
+        names = prompts["scribbles"]
+        taken = [k for k in names if k in params]
         if taken:
             raise InputError(f"--point / --negative and -p {taken[0]}=... must not be given together, got both")
-        return {key: value for key, value in (("foreground", positive), ("background", negative)) if value}
+        return {key: value for key, value in zip(names, (positive, negative)) if value}
     raise InputError(f"--point / --negative need a method that takes clicks (prompt, sam, grabcut), got {method!r}")
 
 

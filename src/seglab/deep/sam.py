@@ -30,7 +30,6 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -83,15 +82,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SamConfig:
     file = Path(path)
     if not file.is_file():
         raise InputError(f"sam config must be an existing YAML/JSON file, got {str(path)!r} (no such file); {_HELP}")
+    import yaml
+
     text = file.read_text(encoding="utf-8")
     try:
-        if file.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as error:  # json and yaml raise their own types
+        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise FormatError(f"sam config {str(file)!r} must be YAML or JSON, got a parse error: {error}") from None
     if not isinstance(data, dict) or not {"encoder", "decoder"} <= set(data):
         raise FormatError(f"sam config {str(file)!r} must be a mapping with 'encoder' and 'decoder', got {data!r}")
@@ -203,7 +199,8 @@ def _mask_key(mask: np.ndarray) -> str:
     return hashlib.blake2b(np.packbits(mask).tobytes() + str(mask.shape).encode(), digest_size=16).hexdigest()
 
 
-@register("sam", kind="interactive")
+@register("sam", kind="interactive", tiling="none",
+          prompts={"points": "points", "box": "box", "mask": "previous"})
 def sam(
     image: np.ndarray,
     *,
