@@ -24,7 +24,7 @@ _HARD = 1e9
 #: 8-neighbourhood offsets (dy, dx) with one direction per undirected pair.
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
 #: Share of the pixels, geodesically nearest to the positive clicks, that starts the object's colour model.
-_SEED_SHARE = 0.05
+_SEED_SHARE = 0.1
 
 
 def as_clicks(points: Any, shape: tuple[int, int], name: str = "points") -> np.ndarray:
@@ -88,7 +88,7 @@ def _geodesic_graph(lab: np.ndarray, colour_weight: float) -> csr_matrix:
                       shape=(height * width,) * 2)
 
 
-def _geodesic(graph: csr_matrix, shape: tuple[int, int], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _geodesic(graph: csr_matrix | None, shape: tuple[int, int], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Geodesic distance (H, W) from the nearest of the (x, y) ``points`` and each pixel's
     predecessor on its shortest path (flat index, -1 at the points); infinite without points."""
     if not len(points):
@@ -189,7 +189,7 @@ def _solve(
         outside = np.ones(shape, bool)
         outside[box[1] : box[3], box[0] : box[2]] = False
         sure_bg |= outside & ~sure_fg
-    graph = _geodesic_graph(lab, colour_weight)
+    graph = _geodesic_graph(lab, colour_weight) if len(clicks) else None
     to_positive, parent = _geodesic(graph, shape, positive)
     to_negative, _ = _geodesic(graph, shape, negative)
     prior = np.zeros(shape)
@@ -246,11 +246,11 @@ def prompt(
     previous: np.ndarray | list[list[int]] | None = None,
     iterations: int = 4,
     smoothness: float = 10.0,
-    colour_weight: float = 1.0,
+    colour_weight: float = 0.3,
     geodesic_weight: float = 0.5,
     previous_weight: float = 0.0,
     negative_weight: float = 2.0,
-    click_radius: int = 3,
+    click_radius: int = 5,
     margin: int = 16,
     max_side: int | None = 400,
 ) -> Segmentation:
