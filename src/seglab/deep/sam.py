@@ -48,7 +48,8 @@ ENV = "SEGLAB_SAM"
 
 _HELP = (
     "write a YAML/JSON file naming the two ONNX files ({'encoder': 'encoder.onnx', 'decoder': 'decoder.onnx'}, "
-    "paths relative to it) and pass config=FILE or set SEGLAB_SAM=FILE; nothing is downloaded. "
+    "paths relative to it) and pass config=FILE (-p config=FILE on the command line) or set SEGLAB_SAM=FILE; "
+    "nothing is downloaded. "
     "Export the decoder with segment-anything's scripts/export_onnx_model.py and the encoder with "
     "samexporter (pip install samexporter), or use the ONNX files X-AnyLabeling ships"
 )
