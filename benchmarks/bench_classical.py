@@ -11,6 +11,7 @@ says which.
     python benchmarks/bench_classical.py                 # 512 and 2048
     python benchmarks/bench_classical.py --sizes 512 --write docs/performance.md
     python benchmarks/bench_classical.py --write docs/performance.md --note "Machine loaded by other jobs."
+    python benchmarks/bench_classical.py --boxes 164 --boxes-only     # box error and time vs cv2.grabCut
 """
 
 from __future__ import annotations
@@ -177,6 +178,63 @@ def run(sizes: list[int], repeat: int, skip: set[str]) -> tuple[list[str], list[
     return overhead, versus
 
 
+def _box(truth: np.ndarray, pad: float = 0.05) -> tuple[int, int, int, int]:
+    """The ground truth's box grown by ``pad`` of its width and height on each side (as the GrabCut
+    benchmark's boxes), clipped to the image."""
+    rows, cols = np.nonzero(truth)
+    x0, x1, y0, y1 = cols.min(), cols.max() + 1, rows.min(), rows.max() + 1
+    dx, dy = pad * (x1 - x0), pad * (y1 - y0)
+    height, width = truth.shape
+    return (int(max(0, x0 - dx)), int(max(0, y0 - dy)), int(min(width, np.ceil(x1 + dx))),
+            int(min(height, np.ceil(y1 + dy))))
+
+
+def _cv2_box(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.setRNGSeed(0)
+    rect = (box[0], box[1], box[2] - box[0], box[3] - box[1])
+    cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), mask, rect, np.zeros((1, 65)), np.zeros((1, 65)), 5,
+                cv2.GC_INIT_WITH_RECT)
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+
+
+def run_boxes(data: Path, count: int) -> list[str]:
+    """Box error (misclassified pixels inside the box) and time per image on Weizmann horses 1..count,
+    for cv2.grabCut (5 iterations on the whole image), seglab's grabcut and prompt with a box,
+    interleaved in one run. Horses whose grown box covers the whole image are left out."""
+    from PIL import Image
+
+    folder = data / "weizmann_horse"
+    calls = {
+        "cv2.grabCut": _cv2_box,
+        "grabcut": lambda rgb, box: seglab.segment(rgb, "grabcut", box=box).labels == 1,
+        "prompt (box)": lambda rgb, box: seglab.segment(rgb, "prompt", box=box).labels == 1,
+    }
+    errors: dict[str, list[float]] = {name: [] for name in calls}
+    seconds = dict.fromkeys(calls, 0.0)
+    for index in range(1, count + 1):
+        name = f"horse{index:03d}.jpg"
+        truth = np.asarray(Image.open(folder / "figure_ground" / name).convert("L")) > 127
+        rgb = cv2.resize(np.asarray(Image.open(folder / "rgb" / name).convert("RGB")), truth.shape[::-1],
+                         interpolation=cv2.INTER_AREA)
+        box = _box(truth)
+        if box == (0, 0, truth.shape[1], truth.shape[0]):
+            continue
+        for method, call in calls.items():
+            start = time.perf_counter()
+            found = call(rgb, box)
+            seconds[method] += time.perf_counter() - start
+            inside = (slice(box[1], box[3]), slice(box[0], box[2]))
+            errors[method].append(float((found[inside] != truth[inside]).mean()))
+    used = len(errors["cv2.grabCut"])
+    lines = [f"Weizmann horses 1-{count} ({used} with a box smaller than the image), box = ground truth + 5%:", "",
+             "| method | mean box error | median | time per image | cv2.grabCut time / this |", "|---|---|---|---|---|"]
+    for method in calls:
+        lines.append(f"| {method} | {100 * np.mean(errors[method]):.2f}% | {100 * np.median(errors[method]):.2f}% | "
+                     f"{1000 * seconds[method] / used:.0f} ms | {seconds['cv2.grabCut'] / seconds[method]:.2f}x |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
@@ -184,7 +242,14 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated methods to leave out")
     parser.add_argument("--write", type=Path, help="write the tables into this markdown file")
     parser.add_argument("--note", default="", help="a line about the machine's state, printed under the header")
+    parser.add_argument("--boxes", type=int, default=0, help="also score box prompts on horses 1..N (needs --data)")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+    parser.add_argument("--boxes-only", action="store_true", help="only the box table")
     args = parser.parse_args()
+    if args.boxes:
+        print("\n".join(run_boxes(args.data, args.boxes)), flush=True)
+    if args.boxes_only:
+        return
     overhead, versus = run(args.sizes, args.repeat, {s for s in args.skip.split(",") if s})
     header = (f"Measured with `python benchmarks/bench_classical.py --sizes {' '.join(map(str, args.sizes))}` "
               f"on {platform.machine()}, {cv2.getNumberOfCPUs()} CPUs, OpenCV {cv2.__version__}, "

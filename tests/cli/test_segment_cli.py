@@ -147,3 +147,51 @@ def test_segment_parallel_options_errors(image_file, tmp_path, options, message)
     result = runner.invoke(app, ["segment", str(image_file), *options, "-o", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def _two_squares(tmp_path):
+    image = np.full((80, 100, 3), 40, np.uint8)
+    image[20:50, 20:50] = (200, 60, 60)
+    image[20:50, 50:80] = (195, 65, 60)  # touching, nearly the same colour
+    return seglab.save_image(tmp_path / "two.png", image)
+
+
+def test_segment_point_and_negative_clicks(tmp_path):
+    path = _two_squares(tmp_path)
+    result = runner.invoke(app, ["segment", str(path), "-m", "prompt", "--point", "30,30", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    both = Segmentation.load(tmp_path / "a" / "two.labels.png").labels == 1
+    assert both[20:50, 20:80].mean() > 0.95
+    result = runner.invoke(app, ["segment", str(path), "-m", "prompt", "--point", "30,30", "--negative", "65.0,35",
+                                 "-o", str(tmp_path / "b"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["meta"]["params"]["points"] == [[30.0, 30.0, 1], [65.0, 35.0, 0]]
+    first = Segmentation.load(tmp_path / "b" / "two.labels.png").labels == 1
+    assert first[20:50, 20:50].mean() > 0.95 and first[20:50, 52:80].mean() < 0.05
+
+
+def test_segment_points_become_grabcut_scribbles(tmp_path):
+    path = _two_squares(tmp_path)
+    result = runner.invoke(app, ["segment", str(path), "-m", "grabcut", "--point", "30,30", "--negative", "65,35",
+                                 "-o", str(tmp_path / "g"), "--json"])
+    assert result.exit_code == 0, result.output
+    params = json.loads(result.stdout)["meta"]["params"]
+    assert params["foreground"] == [[30.0, 30.0]] and params["background"] == [[65.0, 35.0]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-m", "prompt", "--point", "30"], "InputError: --point must be x,y (pixel column, row), got '30'"),
+        (["-m", "prompt", "--negative", "a,b"], "InputError: --negative must be x,y (pixel column, row), got 'a,b'"),
+        (["-m", "otsu", "--point", "3,3"],
+         "InputError: --point / --negative need a method that takes clicks (prompt, sam, grabcut), got 'otsu'"),
+        (["-m", "prompt", "--point", "3,3", "-p", "points=3,3,1"],
+         "InputError: --point / --negative and -p points=... must not be given together, got both"),
+    ],
+)
+def test_segment_click_errors(tmp_path, args, message):
+    path = _two_squares(tmp_path)
+    result = runner.invoke(app, ["segment", str(path), *args, "-o", str(tmp_path / "e")])
+    assert result.exit_code == 1
+    assert message in result.output

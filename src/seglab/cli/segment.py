@@ -97,6 +97,10 @@ def segment_command(
     images: list[Path] = typer.Argument(..., help="Image files or folders of images."),
     method: str = typer.Option("otsu", "--method", "-m", help="A method name (see `seglab methods`)."),
     param: list[str] | None = typer.Option(None, "--param", "-p", help="Method parameter key=value (repeatable)."),
+    point: list[str] | None = typer.Option(None, "--point", help="A click on the object, x,y in pixels "
+                                           "(repeatable; for -m prompt, sam or grabcut)."),
+    negative: list[str] | None = typer.Option(None, "--negative", help="A click on the background, x,y in "
+                                              "pixels (repeatable)."),
     out: Path = typer.Option(Path("."), "--out", "-o", help="Output folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON summaries on stdout."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
@@ -121,6 +125,8 @@ def segment_command(
     params = method_params(method, param)
     if not 0.0 <= alpha <= 1.0:
         raise InputError(f"--alpha must be between 0 and 1, got {alpha!r}")
+    if point or negative:
+        params.update(click_params(method, params, point or [], negative or []))
     given = [name for name, on in (("--workers", workers != 1), ("--local-cluster", local_cluster),
                                    ("--scheduler", scheduler is not None)) if on]
     if given and not tiled:
@@ -151,6 +157,38 @@ def segment_command(
         typer.echo(json.dumps(summaries if len(summaries) != 1 else summaries[0], indent=2))
     elif not quiet:
         console().print(f"segmented {len(files)} image(s) with {method} -> {out}")
+
+
+def _parse_click(text: str, option: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"{option} must be x,y (pixel column, row), got {text!r}") from None
+
+
+def click_params(method: str, params: dict[str, Any], points: list[str], negatives: list[str]) -> dict[str, Any]:
+    """The keyword arguments ``--point`` / ``--negative`` clicks stand for with ``method``: ``points``
+    of (x, y, label) for methods that take clicks, foreground / background points for grabcut."""
+    from seglab.core.registry import get_method
+
+    positive = [_parse_click(t, "--point") for t in points]
+    negative = [_parse_click(t, "--negative") for t in negatives]
+    prompts = get_method(method).prompts
+    if "points" in prompts:
+        name = prompts["points"]
+        if name in params:
+            raise InputError(f"--point / --negative and -p {name}=... must not be given together, got both")
+        return {name: [(x, y, 1) for x, y in positive] + [(x, y, 0) for x, y in negative]}
+    if "scribbles" in prompts:
+        names = prompts["scribbles"]
+        taken = [k for k in names if k in params]
+        if taken:
+            raise InputError(f"--point / --negative and -p {taken[0]}=... must not be given together, got both")
+        return {key: value for key, value in zip(names, (positive, negative)) if value}
+    raise InputError(f"--point / --negative need a method that takes clicks (prompt, sam, grabcut), got {method!r}")
 
 
 def _segment_tiled(files: list[Path], method: str, params: dict, out: Path, *, tile: int, connected: bool,

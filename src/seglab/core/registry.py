@@ -66,8 +66,10 @@ BUILTIN_MODULES = (
     "seglab.classical.cluster",
     "seglab.classical.graph",
     "seglab.classical.interactive",
+    "seglab.classical.prompt",
     "seglab.classical.contour",
     "seglab.deep.method",
+    "seglab.deep.sam",
 )
 
 KINDS = ("threshold", "edges", "region", "cluster", "graph", "interactive", "contour", "deep")
