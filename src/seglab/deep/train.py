@@ -421,7 +421,7 @@ def _run(model: DeepModel, config: TrainConfig, plan: dict[str, Any], train_pair
 
     from seglab.deep.predict import prepare_image
     from seglab.deep.report import append_results, confusion_picture, prediction_picture, write_plan
-    from seglab.deep.validate import validate
+    from seglab.deep.validate import runner_probabilities, validate
 
     device = plan["device"]
     if device == "cpu" and plan.get("threads"):
@@ -479,8 +479,8 @@ def _run(model: DeepModel, config: TrainConfig, plan: dict[str, Any], train_pair
         train_loss, losses = float(np.mean(losses)), []
         evaluated = ema.module.eval()
         began = time.perf_counter()
-        scores = validate(val_pairs, prepare, _model_runner(evaluated, device, amp), model.classes,
-                          tta=config.tta, keep=shown)
+        scores = validate(val_pairs, runner_probabilities(prepare, _model_runner(evaluated, device, amp),
+                                                          model.classes, tta=config.tta), model.classes, keep=shown)
         maps = scores.pop("maps")
         validation_seconds, validated_at = time.perf_counter() - began, clock.seconds()
         for key, value in (("train_loss", train_loss), ("val_loss", scores["loss"]),

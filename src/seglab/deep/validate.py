@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["validate", "binary_sweep", "scores_from_matrix", "Runner"]
+__all__ = ["validate", "runner_probabilities", "binary_sweep", "scores_from_matrix", "Runner"]
 
 Runner = Callable[[np.ndarray], np.ndarray]
 BINS = 256
@@ -58,22 +58,17 @@ def binary_sweep(positive: np.ndarray, negative: np.ndarray) -> tuple[float, np.
     return best / BINS, matrix, auc
 
 
-def validate(pairs: Sequence[Any], prepare: Callable[[np.ndarray], np.ndarray], run: Runner, classes: int, *,
-             tile_size: int = 512, tta: bool = False, ignore: int = 255, keep: int = 0) -> dict[str, Any]:
-    """Score a runner on validation pairs.
+def validate(pairs: Sequence[Any], probabilities: Callable[[np.ndarray], np.ndarray], classes: int, *,
+             ignore: int = 255, keep: int = 0) -> dict[str, Any]:
+    """Score a model on validation pairs.
 
     Parameters
     ----------
     pairs : sequence of Pair
-    prepare : callable
-        Image -> normalised (C, H, W) float32.
-    run : callable
-        (N, C, h, w) -> (N, K, h, w) logits (see :mod:`seglab.deep.predict`).
+    probabilities : callable
+        Image -> (classes, H, W) float32 probabilities (for a network:
+        :func:`seglab.deep.predict.predict_probabilities` over a runner, see :func:`runner_probabilities`).
     classes : int
-    tile_size : int
-        Sliding-window tile (images up to this size run whole).
-    tta : bool
-        Flip test-time augmentation.
     keep : int
         Return the class maps of the first ``keep`` images (for pictures).
 
@@ -84,13 +79,11 @@ def validate(pairs: Sequence[Any], prepare: Callable[[np.ndarray], np.ndarray], 
         ``iou_per_class``, ``confusion`` (rows = truth); for two classes also ``threshold``
         (tuned) and ``auc``; ``maps``: the kept class maps.
     """
-    from seglab.deep.predict import predict_probabilities
-
     matrix = np.zeros((classes, classes), np.int64)
     positive, negative = np.zeros(BINS, np.int64), np.zeros(BINS, np.int64)
-    losses, counted, probabilities = 0.0, 0, []
+    losses, counted, kept = 0.0, 0, []
     for k, pair in enumerate(pairs):
-        probs = predict_probabilities(prepare(pair.image), run, classes, tile_size=tile_size, overlap=64, tta=tta)
+        probs = probabilities(pair.image)
         valid = pair.mask != ignore
         truth = pair.mask[valid].astype(np.int64)
         chosen = probs[:, valid]
@@ -103,16 +96,27 @@ def validate(pairs: Sequence[Any], prepare: Callable[[np.ndarray], np.ndarray], 
         else:
             matrix += np.bincount(truth * classes + chosen.argmax(0), minlength=classes**2).reshape(classes, classes)
         if k < keep:
-            probabilities.append(probs)
+            kept.append(probs)
     extra: dict[str, Any] = {}
     if classes == 2:
         threshold, matrix, auc = binary_sweep(positive, negative)
         extra = {"threshold": threshold, "auc": auc}
     maps = []
-    for probs in probabilities:
+    for probs in kept:
         if classes == 2:
             maps.append((probs[1] >= extra["threshold"]).astype(np.uint8))
         else:
             maps.append(probs.argmax(0).astype(np.uint8))
     return {"loss": losses / max(counted, 1), **scores_from_matrix(matrix), **extra,
             "confusion": matrix.tolist(), "maps": maps}
+
+
+def runner_probabilities(prepare: Callable[[np.ndarray], np.ndarray], run: Runner, classes: int, *,
+                         tile_size: int = 512, tta: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """Image -> probabilities through the tiled prediction of ``seglab predict`` (optional flip TTA)."""
+    from seglab.deep.predict import predict_probabilities
+
+    def probabilities(image: np.ndarray) -> np.ndarray:
+        return predict_probabilities(prepare(image), run, classes, tile_size=tile_size, overlap=64, tta=tta)
+
+    return probabilities
