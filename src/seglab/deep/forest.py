@@ -230,9 +230,10 @@ def train_forest(data: Any, *, out: Path, val: Any = None, format: str = "folder
         ``max_minutes`` bounds the boosting rounds (the features and validation run first and
         last), ``val_fraction``, ``seed``, ``class_weights`` (multiply each class's samples).
     samples : int
-        Training pixels in all, the same number from each class and spread over the images.
+        Training pixels in all, the same number from each class and spread over the images
+        (with a budget: 100 000 per minute, 100 000-800 000).
     trees : int
-        Boosting rounds at most.
+        Boosting rounds at most (with a budget: 150 per minute, 300-1500).
 
     Returns
     -------
@@ -256,6 +257,9 @@ def train_forest(data: Any, *, out: Path, val: Any = None, format: str = "folder
     for pair in train_pairs:
         counts += np.bincount(pair.mask[pair.mask < classes].ravel(), minlength=classes)[:classes]
     priors = counts / max(counts.sum(), 1)
+    if budget is not None and samples == 200_000 and trees == 300:  # a longer budget buys more pixels and trees
+        samples = int(min(max(100_000 * config.max_minutes, 100_000), 800_000))
+        trees = int(min(max(150 * config.max_minutes, 300), 1500))
     per_class = max(1, samples // (classes * len(train_pairs)))
     plan = {"arch": "forest", "learner": "lightgbm", "sigmas": list(SIGMAS), "features": len(feature_names(channels)),
             "samples_per_class_per_image": per_class, "trees": trees, "num_leaves": 63, "learning_rate": 0.1,
