@@ -207,3 +207,15 @@ def test_pixel_forest_trains_predicts_and_tiles(tmp_path):
     assert np.mean((seg.class_map() == 1) == (mask == 1)) > 0.95
     whole = model.probabilities(image, strip=1000)
     assert np.allclose(model.probabilities(image, strip=16), whole, atol=1e-5)
+
+
+def test_smallunet_runs_on_onnx_runtime_like_torch(run):
+    pytest.importorskip("onnxruntime")
+    from seglab.deep.models import load
+    from seglab.deep.predict import predict
+
+    model = load(run[0] / "best.pt", device="cpu")
+    image = _pairs(1, size=48)[0].image
+    onnx, eager = predict(model, image, backend="onnx"), predict(model, image, backend="torch")
+    assert onnx.meta["backend"] == "onnx"
+    assert np.abs(onnx.probabilities - eager.probabilities).max() < 1e-4
