@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from deep_helpers import disk_pairs
+
 from seglab.core.errors import InputError
 from seglab.deep.data import Pair, SegmentationDataset
 from seglab.deep.train import train

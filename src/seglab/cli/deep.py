@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def _class_weights(text: Optional[str]) -> Optional[list[float]]:
+def _class_weights(text: str | None) -> list[float] | None:
     from seglab.core.errors import InputError
 
     if text is None:
@@ -73,26 +73,26 @@ def train_command(
                              help="auto (the plan's small U-Net), forest (pixel forest, seconds), smallunet, "
                                   "or an smp architecture: unet, unetplusplus, fpn, deeplabv3plus, ..."),
     encoder: str = typer.Option("resnet18", "--encoder", help="smp encoder name (smp architectures)."),
-    width: Optional[int] = typer.Option(None, "--width", help="smallunet base channels (default: the plan's)."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Local encoder/model weights file."),
+    width: int | None = typer.Option(None, "--width", help="smallunet base channels (default: the plan's)."),
+    weights: Path | None = typer.Option(None, "--weights", help="Local encoder/model weights file."),
     epochs: int = typer.Option(50, "--epochs", help="Epochs (with --max-minutes: the budget ends the run)."),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Time budget (the plan fits it)."),
-    img_size: Optional[int] = typer.Option(None, "--img-size", help="Training patch (multiple of 32; default: plan)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Default: the plan's."),
-    samples_per_epoch: Optional[int] = typer.Option(None, "--samples-per-epoch", help="Patches per epoch."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default: the plan's)."),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget (the plan fits it)."),
+    img_size: int | None = typer.Option(None, "--img-size", help="Training patch (multiple of 32; default: plan)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Default: the plan's."),
+    samples_per_epoch: int | None = typer.Option(None, "--samples-per-epoch", help="Patches per epoch."),
+    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate (default: the plan's)."),
     loss: str = typer.Option("ce+dice", "--loss", help="ce, dice, focal or sums like ce+dice."),
     schedule: str = typer.Option("cosine", "--schedule", help="cosine | onecycle | constant."),
-    class_weights: Optional[str] = typer.Option(None, "--class-weights", help="Loss weight per class: 1,3."),
-    foreground: Optional[float] = typer.Option(None, "--foreground",
+    class_weights: str | None = typer.Option(None, "--class-weights", help="Loss weight per class: 1,3."),
+    foreground: float | None = typer.Option(None, "--foreground",
                                                help="Fraction of patches centred on a class pixel (1/3)."),
-    ema: Optional[float] = typer.Option(None, "--ema", help="Weight EMA decay (0 = off; default: the plan's)."),
+    ema: float | None = typer.Option(None, "--ema", help="Weight EMA decay (0 = off; default: the plan's)."),
     tta: bool = typer.Option(False, "--tta", help="Flip TTA when validating."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="Last fraction of images used to validate."),
-    patience: Optional[int] = typer.Option(None, "--patience", help="Early stopping patience (epochs)."),
+    patience: int | None = typer.Option(None, "--patience", help="Early stopping patience (epochs)."),
     seed: int = typer.Option(0, "--seed"),
     elastic: bool = typer.Option(False, "--elastic", help="Elastic deformation (microscopy)."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda | cuda:1 (default: CUDA when present)."),
+    device: str | None = typer.Option(None, "--device", help="cpu | cuda | cuda:1 (default: CUDA when present)."),
     amp: bool = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA."),
     workers: int = typer.Option(0, "--workers", help="Data-loading worker processes."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),

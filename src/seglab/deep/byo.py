@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def read_sidecar(model_path: str | Path) -> dict[str, Any]:
                     import yaml
 
                     data = yaml.safe_load(text)
-            except Exception as error:  # json / yaml raise their own types
+            except Exception as error:  # noqa: BLE001 - json / yaml raise their own types
                 raise FormatError(f"sidecar {str(candidate)!r} must be valid {candidate.suffix[1:].upper()}, "
                                   f"got {type(error).__name__}: {error}") from None
             if not isinstance(data, dict):
@@ -116,10 +117,30 @@ class ByoModel:
             small = np.stack([cv2.resize(c, (size_w, size_h), interpolation=cv2.INTER_AREA) for c in data])
             probs = predict_probabilities(small, self.run, self.classes, tile_size=size_h, overlap=0, tta=tta)
             return np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
-        padded = np.pad(data, ((0, 0), (0, max(0, size_h - height)), (0, max(0, size_w - width))), mode="symmetric")
-        probs = predict_probabilities(padded, self.run, self.classes, tile_size=size_h,
-                                      overlap=min(overlap, size_h // 4), tta=tta, batch_size=batch_size)
-        return probs[:, :height, :width]
+        run = self.run
+
+        def fixed(batch: np.ndarray) -> np.ndarray:  # windows smaller than the input are padded to it
+            h, w = batch.shape[2:]
+            padded = np.pad(batch, ((0, 0), (0, 0), (0, size_h - h), (0, size_w - w)), mode="symmetric")
+            return run(padded)[:, :, :h, :w]
+
+        return predict_probabilities(data, fixed, self.classes, tile_size=size_h, overlap=min(overlap, size_h // 4),
+                                     tta=tta, batch_size=batch_size)
+
+    #: Already a file of its own: nothing to export.
+    exportable = False
+
+    def export(self, path: str | Path, **_: Any) -> Path:
+        """Refused: see :attr:`exportable`."""
+        raise InputError(f"model must be a seglab checkpoint for ONNX export, got {self.arch} file {self.path!r}")
+
+    def predict_instances(self, image: Any, **_: Any) -> Segmentation:
+        """Refused: a model brought as a file is semantic."""
+        raise InputError(f"model must be an instance model, got a semantic {self.arch} model")
+
+    def save(self, path: str | Path, **_: Any) -> Path:
+        """Refused: the model stays the user's file."""
+        raise InputError(f"model must be a seglab model to save a checkpoint, got {self.arch} file {self.path!r}")
 
     def predict(self, image: Any, *, tile_size: int = 512, overlap: int = 64, tta: bool = False,
                 batch_size: int = 4, **_: Any) -> Segmentation:
@@ -205,7 +226,7 @@ def _onnx(path: Path, sidecar: dict[str, Any]) -> ByoModel:
 
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own exception types
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise FormatError(f"model file {str(path)!r} must be an ONNX model, got {type(error).__name__}") from None
     inputs = session.get_inputs()
     if len(inputs) != 1:
@@ -230,7 +251,7 @@ def _keras(path: Path, sidecar: dict[str, Any]) -> ByoModel:
                          f"{keras.backend.backend()!r}")
     try:
         model = keras.saving.load_model(str(path), compile=False)
-    except Exception as error:  # keras raises many types for a broken archive
+    except Exception as error:  # noqa: BLE001 - keras raises many types for a broken archive
         raise FormatError(f"model file {str(path)!r} must be a Keras 3 .keras archive, got "
                           f"{type(error).__name__}: {error}") from None
     activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear") if model.layers else ""

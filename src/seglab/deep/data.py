@@ -261,8 +261,8 @@ class SegmentationDataset(Dataset):
 
     @staticmethod
     def _elastic() -> Any:
-        from torchvision.transforms import v2
         from torchvision import tv_tensors
+        from torchvision.transforms import v2
 
         fill = {tv_tensors.Image: 0.0, tv_tensors.Mask: IGNORE}
         return v2.RandomApply([v2.ElasticTransform(alpha=30.0, sigma=5.0, fill=fill)], p=0.3)

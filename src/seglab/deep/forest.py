@@ -145,6 +145,17 @@ class ForestModel:
             out[:, top:min(top + strip, height)] = self._raw(features)[:, top - lo:top - lo + min(strip, height - top)]
         return out
 
+    #: No ONNX graph for a LightGBM forest; it runs in LightGBM (in strips of rows).
+    exportable = False
+
+    def export(self, path: str | Path, **_: Any) -> Path:
+        """Refused: see :attr:`exportable`."""
+        raise InputError("model must be a network for ONNX export, got a pixel forest (it runs in LightGBM)")
+
+    def predict_instances(self, image: Any, **_: Any) -> Segmentation:
+        """Refused: a pixel forest is a semantic model."""
+        raise InputError("model must be an instance model (trained with task='instances'), got a pixel forest")
+
     def predict(self, image: Any, **_: Any) -> Segmentation:
         """Segment ``image`` (tiling and TTA options of the networks are accepted and not needed)."""
         from seglab.deep.predict import segmentation_from_probabilities
@@ -172,6 +183,13 @@ class ForestModel:
         from seglab.deep.models import save_checkpoint
 
         return save_checkpoint(path, self.checkpoint())
+
+
+def _register() -> None:
+    from seglab.deep.protocol import MODEL_LOADERS
+
+    MODEL_LOADERS.add("forest", lambda data, path, device: from_checkpoint(data, path),
+                      origin=f"{__name__}.from_checkpoint")
 
 
 def from_checkpoint(data: dict[str, Any], path: Any) -> ForestModel:
@@ -330,3 +348,6 @@ def train_forest(data: Any, *, out: Path, val: Any = None, format: str = "folder
     result = _finish(out, history, 1, 1, "trees" if budget is None or seconds < budget else "time budget",
                      seconds, booster.current_iteration())
     return TrainResult(result.model, history, result.metrics, result.best_path, out)
+
+
+_register()

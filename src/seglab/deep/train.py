@@ -32,7 +32,14 @@ import torch
 
 from seglab.core.errors import InputError, expected
 from seglab.core.segmentation import json_safe
-from seglab.deep.data import IGNORE, Pair, SegmentationDataset, normalization_stats, read_labelled, split_pairs
+from seglab.deep.data import (
+    IGNORE,
+    Pair,
+    SegmentationDataset,
+    normalization_stats,
+    read_labelled,
+    split_pairs,
+)
 from seglab.deep.losses import make_loss
 from seglab.deep.models import DeepModel, default_device, read_checkpoint, save_checkpoint, set_threads
 
