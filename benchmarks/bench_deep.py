@@ -5,6 +5,11 @@ Run::
 
     python benchmarks/bench_deep.py [--encoder resnet18] [--size 512] [--repeat 5]
                                     [--memory-size 8192] [--no-whole]
+    python benchmarks/bench_deep.py --train-steps [--threads 1] --skip-speed --memory-size 0
+
+``--train-steps``: optimiser steps per second of each architecture the plan can choose and of
+the smp U-Nets, on the same batch (32 patches of 64x64, 3 channels, CE + Dice, AdamW), measured
+in one run, with the ratio to smp's resnet18 U-Net (the old default).
 
 CPU unless CUDA. Peak memory is the resident set (``ru_maxrss``) of a fresh child process that
 loads the model, builds the image and predicts it, minus the same child without the prediction
@@ -100,6 +105,29 @@ def speed(encoder: str, size: int, repeat: int) -> None:
     print(f"\ntraining step (batch 4 x 256x256, CE, AdamW): {1 / steps:.2f} s/step")
 
 
+def train_steps(repeat: int) -> None:
+    from seglab.deep.models import create_model
+    from seglab.deep.plan import time_steps
+
+    candidates = [("smallunet base 8 depth 3", "smallunet", {"base": 8, "depth": 3}),
+                  ("smallunet base 16 depth 3", "smallunet", {"base": 16, "depth": 3}),
+                  ("smallunet base 32 depth 3", "smallunet", {"base": 32, "depth": 3}),
+                  ("smallunet base 16 depth 3 separable", "smallunet", {"base": 16, "depth": 3, "separable": True}),
+                  ("smp unet mobilenetv3_small_050", "unet", {"encoder_name": "tu-mobilenetv3_small_050"}),
+                  ("smp unet resnet18", "unet", {"encoder_name": "resnet18"})]
+    rows = []
+    for name, arch, args in candidates:
+        module = create_model(arch, in_channels=3, classes=2, **args)
+        seconds, _ = time_steps(module, 3, 2, 64, 32, "cpu", steps=repeat)
+        rows.append((name, sum(p.numel() for p in module.parameters()), 1 / seconds))
+    base = rows[-1][2]
+    print(f"\ntraining steps (batch 32 x 64x64 x 3, CE + Dice, AdamW), {torch.get_num_threads()} threads, "
+          f"median of {repeat}")
+    print("| architecture | parameters | steps/s | vs smp resnet18 U-Net |\n|---|---|---|---|")
+    for name, params, rate in rows:
+        print(f"| {name} | {params:,} | {rate:.2f} | {rate / base:.1f}x |")
+
+
 def memory(size: int, whole: bool) -> None:
     model = DeepModel.create("unet", in_channels=1, **SMALL)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,8 +153,14 @@ def main() -> None:
     parser.add_argument("--memory-size", type=int, default=8192)
     parser.add_argument("--no-whole", action="store_true", help="Skip the whole-image memory run.")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--train-steps", action="store_true", help="Steps/s of the trainable architectures.")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all allowed)")
     args = parser.parse_args()
     set_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.train_steps:
+        train_steps(args.repeat)
     if not args.skip_speed:
         speed(args.encoder, args.size, args.repeat)
     if args.memory_size:

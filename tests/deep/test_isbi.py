@@ -1,15 +1,15 @@
-"""A short real training on ISBI 2012 (slices 0-23 train, 24-29 validate) must beat Otsu."""
+"""A short real training on ISBI 2012 (slices 0-23 train, 24-29 validate) with the default plan
+must beat both Otsu and the constant answer ("all cell"), computed here on the same slices."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from deep_helpers import TINY
 
 
 @pytest.mark.slow
 @pytest.mark.data
-def test_isbi_short_training_beats_otsu(data_dir, tmp_path):
+def test_isbi_short_training_beats_otsu_and_the_constant(data_dir, tmp_path):
     from skimage.filters import threshold_otsu
 
     from seglab.deep.data import read_isbi
@@ -18,17 +18,17 @@ def test_isbi_short_training_beats_otsu(data_dir, tmp_path):
 
     root = data_dir / "isbi2012_em_membrane"
     train_pairs, val_pairs = read_isbi(root, range(24)), read_isbi(root, range(24, 30))
-    result = train(train_pairs, val=val_pairs, out=tmp_path, epochs=12, samples_per_epoch=96, img_size=128,
-                   batch_size=8, lr=3e-3, seed=0, class_names=("membrane", "cell"), **TINY)
-    model_acc, otsu_acc, model_iou = [], [], []
+    # the plan's network, patch, batch, lr, EMA and foreground sampling; a narrow width and a
+    # fixed number of steps keep CI short and deterministic
+    result = train(train_pairs, val=val_pairs, out=tmp_path, epochs=6, samples_per_epoch=128, seed=0,
+                   model_args={"base": 16}, class_names=("membrane", "cell"))
+    model_acc, otsu_acc, constant_acc = [], [], []
     for pair in val_pairs:
         truth = pair.mask == 1
-        seg = predict(result.model, pair.image, tile_size=512)
-        found = seg.class_map() == 1
+        found = predict(result.model, pair.image, tile_size=512).class_map() == 1
         model_acc.append(np.mean(found == truth))
-        model_iou.append(np.logical_and(found, truth).sum() / np.logical_or(found, truth).sum())
         otsu_acc.append(np.mean((pair.image > threshold_otsu(pair.image)) == truth))
-    print(f"ISBI 24-29 pixel accuracy: model {np.mean(model_acc):.4f}, Otsu {np.mean(otsu_acc):.4f}, "
-          f"model foreground IoU {np.mean(model_iou):.4f}")
-    assert np.mean(otsu_acc) < 0.72
-    assert np.mean(model_acc) > np.mean(otsu_acc) + 0.08
+        constant_acc.append(max(truth.mean(), 1 - truth.mean()))
+    model, otsu, constant = np.mean(model_acc), np.mean(otsu_acc), np.mean(constant_acc)
+    print(f"ISBI 24-29 pixel accuracy: model {model:.4f}, Otsu {otsu:.4f}, constant {constant:.4f}")
+    assert model > max(otsu, constant) + 0.03

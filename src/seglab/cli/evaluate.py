@@ -68,6 +68,9 @@ def register(app: typer.Typer) -> None:
             write_json(json_out, result)
         if not quiet:
             _print_table(result, f"{method or pred} on {gt} ({format})")
+            if result.get("dataset_images", 0) > result.get("images", 0):
+                typer.echo(f"scored {result['images']} of the dataset's {result['dataset_images']} images "
+                           f"(those with a prediction in {pred})")
 
     @app.command()
     def bench(

@@ -209,7 +209,7 @@ def normalization_stats(pairs: list[Pair], in_channels: int) -> tuple[list[float
 
 
 class SegmentationDataset(Dataset):
-    """Random crops with joint augmentation (training) or whole images (validation).
+    """Random patches with joint augmentation (training) or whole images (validation).
 
     Parameters
     ----------
@@ -218,16 +218,20 @@ class SegmentationDataset(Dataset):
     mean, std : sequence of float
         Normalisation, applied after augmentation.
     crop_size : int or None
-        Training crop edge; None yields whole images (validation).
+        Training patch edge; None yields whole images (validation).
     samples : int, optional
-        Crops per epoch (default: one per image, at least 64 for tiny datasets).
+        Patches per epoch (default: one per image, at least 64 for tiny datasets).
     augment : bool
-        Flips, 90-degree rotations, scale-crop, brightness/contrast (and ``elastic``).
+        Flips, 90-degree rotations, scale (0.75-1.33), brightness/contrast (and ``elastic``).
+    foreground : float
+        Fraction of patches centred on a pixel of a class drawn uniformly among the classes
+        present (nnU-Net samples one third this way), so rare classes are seen; the others are
+        placed uniformly.
     """
 
     def __init__(self, pairs: list[Pair], in_channels: int, mean: Any, std: Any, *,
                  crop_size: int | None = 256, samples: int | None = None, augment: bool = True,
-                 elastic: bool = False, seed: int = 0) -> None:
+                 elastic: bool = False, seed: int = 0, foreground: float = 0.0) -> None:
         self.images = [torch.from_numpy(to_channels(p.image, in_channels).copy()) for p in pairs]
         self.masks = [torch.from_numpy(p.mask.astype(np.int64)) for p in pairs]
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
@@ -235,36 +239,90 @@ class SegmentationDataset(Dataset):
         self.crop_size = crop_size
         self.augment = augment and crop_size is not None
         self.samples = samples or (len(pairs) if crop_size is None else max(len(pairs), 64))
-        self.transform = self._transforms(crop_size, elastic) if crop_size is not None else None
+        self.elastic = self._elastic() if elastic and self.augment else None
+        self.foreground = float(foreground) if crop_size is not None else 0.0
         self.seed = seed
+        self.class_pixels = self._class_pixels(pairs) if self.foreground > 0 else {}
 
-    def _transforms(self, crop: int, elastic: bool) -> Any:
+    @staticmethod
+    def _class_pixels(pairs: list[Pair], keep: int = 4096) -> dict[int, list[tuple[int, np.ndarray]]]:
+        """Class -> [(image index, (n, 2) row/col of up to ``keep`` of its pixels)]."""
+        rng = np.random.default_rng(0)
+        found: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for k, pair in enumerate(pairs):
+            for c in np.unique(pair.mask):
+                if c == IGNORE:
+                    continue
+                coords = np.argwhere(pair.mask == c)
+                if len(coords) > keep:
+                    coords = coords[rng.choice(len(coords), keep, replace=False)]
+                found.setdefault(int(c), []).append((k, coords))
+        return found
+
+    @staticmethod
+    def _elastic() -> Any:
         from torchvision import tv_tensors
         from torchvision.transforms import v2
 
         fill = {tv_tensors.Image: 0.0, tv_tensors.Mask: IGNORE}
-        steps: list[Any] = []
-        if self.augment:
-            steps.append(v2.RandomApply([v2.RandomAffine(degrees=0, scale=(0.75, 1.33))], p=0.5))
-            if elastic:
-                steps.append(v2.RandomApply([v2.ElasticTransform(alpha=30.0, sigma=5.0, fill=fill)], p=0.3))
-        steps.append(v2.RandomCrop(crop, pad_if_needed=True, fill=fill, padding_mode="constant"))
-        if self.augment:
-            steps += [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip()]
-        return v2.Compose(steps)
+        return v2.RandomApply([v2.ElasticTransform(alpha=30.0, sigma=5.0, fill=fill)], p=0.3)
 
     def __len__(self) -> int:
         return self.samples
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from torchvision import tv_tensors
+    def _centre(self, k: int) -> tuple[int, tuple[int, int] | None]:
+        if self.foreground and torch.rand(()) < self.foreground and self.class_pixels:
+            classes = sorted(self.class_pixels)
+            entries = self.class_pixels[classes[int(torch.randint(0, len(classes), ()))]]
+            k, coords = entries[int(torch.randint(0, len(entries), ()))]
+            row, col = coords[int(torch.randint(0, len(coords), ()))]
+            return k, (int(row), int(col))
+        return k, None
 
+    def _patch(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A (scaled) window around a chosen centre or at a uniform place, resized to crop_size."""
+        crop = int(self.crop_size)  # type: ignore[arg-type]
+        k, centre = self._centre(k)
+        image, mask = self.images[k], self.masks[k]
+        height, width = mask.shape
+        size = crop
+        if self.augment and torch.rand(()) < 0.5:
+            size = max(8, int(round(crop * float(torch.empty(()).uniform_(0.75, 1.33)))))
+        if centre is None:
+            top = int(torch.randint(min(0, height - size), max(0, height - size) + 1, ()))
+            left = int(torch.randint(min(0, width - size), max(0, width - size) + 1, ()))
+        else:
+            jitter = size // 4
+            top = centre[0] - size // 2 + int(torch.randint(-jitter, jitter + 1, ()))
+            left = centre[1] - size // 2 + int(torch.randint(-jitter, jitter + 1, ()))
+            top = min(max(top, min(0, height - size)), max(0, height - size))
+            left = min(max(left, min(0, width - size)), max(0, width - size))
+        y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + size, height), min(left + size, width)
+        pad = (x0 - left, left + size - x1, y0 - top, top + size - y1)
+        image = torch.nn.functional.pad(image[:, y0:y1, x0:x1], pad)
+        mask = torch.nn.functional.pad(mask[y0:y1, x0:x1], pad, value=IGNORE)
+        if size != crop:
+            image = torch.nn.functional.interpolate(image[None], size=(crop, crop), mode="bilinear",
+                                                    align_corners=False)[0]
+            mask = torch.nn.functional.interpolate(mask[None, None].float(), size=(crop, crop),
+                                                   mode="nearest")[0, 0].long()
+        return image, mask
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         k = index % len(self.images)
         image, mask = self.images[k], self.masks[k]
-        if self.transform is not None:
-            image, mask = self.transform(tv_tensors.Image(image), tv_tensors.Mask(mask[None]))
-            image, mask = image.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)[0]
+        if self.crop_size is not None:
+            image, mask = self._patch(k)
+            if self.elastic is not None:
+                from torchvision import tv_tensors
+
+                image, mask = self.elastic(tv_tensors.Image(image), tv_tensors.Mask(mask[None]))
+                image, mask = image.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)[0]
             if self.augment:
+                if torch.rand(()) < 0.5:
+                    image, mask = image.flip(2), mask.flip(1)
+                if torch.rand(()) < 0.5:
+                    image, mask = image.flip(1), mask.flip(0)
                 turns = int(torch.randint(0, 4, ()).item())
                 image, mask = torch.rot90(image, turns, (1, 2)), torch.rot90(mask, turns, (0, 1))
                 contrast = 1.0 + 0.2 * (2 * torch.rand(()) - 1)

@@ -99,13 +99,15 @@ def create_model(
     >>> model(torch.zeros(1, 1, 64, 64)).shape
     torch.Size([1, 2, 64, 64])
     """
+    from seglab.deep.nets import OWN_ARCHITECTURES, build
+
     archs = _architectures()
     key = str(arch).lower().replace("_", "").replace("-", "")
-    if key not in archs:
+    if key not in archs and key not in OWN_ARCHITECTURES:
         from seglab.core.registry import suggest
 
-        listed = ", ".join(sorted(archs))
-        raise InputError(f"arch must be one of {listed}, got {arch!r}{suggest(key, sorted(archs))}")
+        names = sorted([*archs, *OWN_ARCHITECTURES])
+        raise InputError(f"arch must be one of {', '.join(names)}, got {arch!r}{suggest(key, names)}")
     if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
         raise expected("in_channels", "an integer >= 1", in_channels)
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
@@ -119,8 +121,11 @@ def create_model(
                 "(nothing is downloaded)"
             )
     try:
-        model = archs[key](encoder_name=encoder_name, encoder_weights=None, in_channels=in_channels,
-                           classes=classes, **kwargs)
+        if key in OWN_ARCHITECTURES:
+            model = build(key, in_channels=in_channels, classes=classes, **kwargs)
+        else:
+            model = archs[key](encoder_name=encoder_name, encoder_weights=None, in_channels=in_channels,
+                               classes=classes, **kwargs)
     except (KeyError, ValueError, TypeError) as error:
         raise InputError(f"model arguments must be valid for {arch!r}: {error}") from None
     if weights_file is not None:
@@ -131,9 +136,10 @@ def create_model(
 def load_weights_file(model: torch.nn.Module, path: str | Path) -> None:
     """Load a local state dict into ``model`` (whole model, or its ``encoder``), matching shapes.
 
-    Keys prefixed ``encoder.`` or ``model.`` are accepted; tensors whose shape differs (the first
-    convolution for another channel count, the head for another class count) are skipped with
-    a warning.
+    Keys prefixed ``encoder.`` or ``model.`` are accepted. A convolution whose weights differ only
+    in their input channels (the first one, trained on RGB, for a grey model) is adapted as timm
+    does: summed over the channels for one channel, else repeated and rescaled. Other tensors
+    whose shape differs (the head for another class count) are skipped with a warning.
 
     Raises
     ------
@@ -159,6 +165,8 @@ def load_weights_file(model: torch.nn.Module, path: str | Path) -> None:
             if candidate in target:
                 if target[candidate].shape == tensor.shape:
                     matched[candidate] = tensor
+                elif _input_adaptable(tensor, target[candidate]):
+                    matched[candidate] = adapt_input_conv(tensor, target[candidate].shape[1])
                 else:
                     skipped.append(candidate)
                 break
@@ -169,6 +177,27 @@ def load_weights_file(model: torch.nn.Module, path: str | Path) -> None:
         warnings.warn(f"{len(skipped)} tensors in {path.name} have another shape and were skipped "
                       f"(e.g. {skipped[0]})", UserWarning, stacklevel=3)
     model.load_state_dict(matched, strict=False)
+
+
+def _input_adaptable(source: torch.Tensor, target: torch.Tensor) -> bool:
+    return source.ndim == 4 and target.ndim == 4 and source.shape[0] == target.shape[0] \
+        and source.shape[2:] == target.shape[2:]
+
+
+def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """Convolution weights (out, c, kh, kw) for ``in_channels`` inputs, as timm's ``adapt_input_conv``.
+
+    One channel: the sum over the input channels (a grey image equals R = G = B). More: the
+    channels repeated cyclically and scaled by ``c / in_channels`` so activations keep their size.
+    """
+    weight = weight.float()
+    channels = weight.shape[1]
+    if in_channels == channels:
+        return weight
+    if in_channels == 1:
+        return weight.sum(1, keepdim=True)
+    repeats = -(-in_channels // channels)
+    return weight.repeat(1, repeats, 1, 1)[:, :in_channels] * (channels / in_channels)
 
 
 @dataclass
@@ -189,6 +218,9 @@ class DeepModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     seglab_version: str = ""
     path: str = ""
+    #: Binary models: the probability of class 1 above which a pixel is class 1, tuned on the
+    #: validation split (already folded into the head's bias, so arg-max applies it everywhere).
+    threshold: float | None = None
 
     @classmethod
     def create(cls, arch: str = "unet", *, class_names: tuple[str, ...] | list[str] = ("background", "foreground"),
@@ -198,7 +230,13 @@ class DeepModel:
         class_names = tuple(str(c) for c in class_names)
         if len(class_names) < 2:
             raise expected("class_names", "at least two names (background and one class)", class_names)
-        args = {"encoder_name": "resnet18", **model_args, "in_channels": in_channels, "classes": len(class_names)}
+        from seglab.deep.nets import OWN_ARCHITECTURES
+
+        own = str(arch).lower().replace("_", "").replace("-", "") in OWN_ARCHITECTURES
+        if own:
+            model_args.pop("encoder_name", None)
+        args = {**({} if own else {"encoder_name": "resnet18"}), **model_args, "in_channels": in_channels,
+                "classes": len(class_names)}
         module = create_model(arch, encoder_weights=encoder_weights, **args)
         mean = tuple(float(v) for v in np.broadcast_to(0.5 if mean is None else mean, (in_channels,)))
         std = tuple(float(v) for v in np.broadcast_to(0.25 if std is None else std, (in_channels,)))
@@ -233,6 +271,7 @@ class DeepModel:
             "metrics": dict(self.metrics),
             "seglab_version": self.seglab_version,
             "path": self.path,
+            "threshold": self.threshold,
         }
 
     def checkpoint(self) -> dict[str, Any]:
@@ -324,19 +363,26 @@ def load(path: str | Path, *, device: str | None = None) -> DeepModel:
     ----------
     path : path-like
         The ``.pt`` file; it holds everything (architecture, arguments, classes, normalisation).
+        An ``.onnx`` or ``.keras`` file (with an optional sidecar) is a model brought by the
+        user, see :mod:`seglab.deep.byo`.
     device : str, optional
         ``"cpu"``, ``"cuda"``...; default CUDA when available.
 
     Returns
     -------
-    DeepModel or MaskRCNNModel
-        In eval mode (a Mask R-CNN checkpoint gives :class:`seglab.deep.maskrcnn.MaskRCNNModel`).
+    DeepModel, ForestModel, MaskRCNNModel or a bring-your-own model
+        In eval mode (a Mask R-CNN checkpoint gives :class:`seglab.deep.maskrcnn.MaskRCNNModel`,
+        a pixel forest :class:`seglab.deep.forest.ForestModel`).
 
     Raises
     ------
     InputError, FormatError
         Missing file, not a seglab checkpoint.
     """
+    if Path(path).suffix.lower() in (".onnx", ".keras"):  # a model file, not a checkpoint
+        from seglab.deep.byo import load_byo
+
+        return load_byo(path, device=device)
     from seglab.deep.protocol import MODEL_LOADERS
 
     data = read_checkpoint(path)
@@ -360,13 +406,15 @@ def _load_smp(data: dict[str, Any], path: str | Path, device: str | None) -> Dee
         metrics=dict(data.get("metrics", {})),
         seglab_version=str(data.get("seglab_version", "")),
         path=str(path),
+        threshold=data.get("threshold"),
     )
 
 
 def _register_smp_loaders() -> None:
+    from seglab.deep.nets import OWN_ARCHITECTURES
     from seglab.deep.protocol import MODEL_LOADERS
 
-    for name in ARCHITECTURES:
+    for name in (*ARCHITECTURES, *OWN_ARCHITECTURES):
         MODEL_LOADERS.add(name, _load_smp, origin=f"{__name__}._load_smp")
 
 

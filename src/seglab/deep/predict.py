@@ -153,7 +153,7 @@ def predict(
 
     Parameters
     ----------
-    model : DeepModel or path-like
+    model : DeepModel, ForestModel, a bring-your-own model or path-like
     image : (H, W[, 3]) ndarray of any dtype
     tile_size : int
         Tile edge in pixels (rounded up to a multiple of 32); larger images are tiled.
@@ -180,8 +180,11 @@ def predict(
     """
     from seglab.deep.models import DeepModel, load
 
-    if not isinstance(model, DeepModel):
+    if not isinstance(model, DeepModel) and not hasattr(model, "probabilities"):
         model = load(model, device=device)
+    if not isinstance(model, DeepModel):  # pixel forest, ONNX / Keras models: they predict themselves
+        return model.predict(image, tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
+                             device=device)
     tile_size = check_int("tile_size", tile_size, minimum=32)
     overlap = min(check_int("overlap", overlap, minimum=0), tile_size // 2)
     batch_size = check_int("batch_size", batch_size, minimum=1)

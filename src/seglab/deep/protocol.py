@@ -66,6 +66,7 @@ class SegmentationModel(Protocol):
 #: ``loader(checkpoint_dict, path, device) -> SegmentationModel``.
 ModelLoader = Callable[[dict[str, Any], str | Path, str | None], SegmentationModel]
 
-#: Checkpoint loaders by architecture name (``"unet"``, ``"fpn"``, ... and ``"maskrcnn"``).
+#: Checkpoint loaders by architecture name (``"unet"``, ``"fpn"``, ``"smallunet"``, ... ``"maskrcnn"``
+#: and ``"forest"``).
 MODEL_LOADERS: Registry[ModelLoader] = Registry(
-    "model architecture", builtins=("seglab.deep.models", "seglab.deep.maskrcnn"))
+    "model architecture", builtins=("seglab.deep.models", "seglab.deep.maskrcnn", "seglab.deep.forest"))

@@ -24,9 +24,13 @@ PRED_SUFFIXES = (".mat", ".png", ".npz", ".tif", ".tiff")
 
 
 def _prediction_files(folder: Path) -> dict[str, Path]:
+    """Image stem -> prediction file; ``seglab predict``'s folder gives ``STEM.classes.png``
+    (its ``.labels.png``, ``.overlay.png`` and ``.probs.npz`` beside it are not predictions to score)."""
     if not folder.is_dir():
         raise InputError(f"prediction folder {str(folder)!r} does not exist")
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in PRED_SUFFIXES}
+    files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in PRED_SUFFIXES}
+    classes = {stem[: -len(".classes")]: path for stem, path in files.items() if stem.endswith(".classes")}
+    return classes or files
 
 
 def _segment(method: str, params: dict[str, Any], image: np.ndarray) -> Any:
@@ -148,6 +152,8 @@ def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str 
     else:
         indices = range(min(len(data), limit) if limit else len(data))
     matrix, seconds, preds, targets = None, 0.0, [], []
+    predict_folder = method is None and any(p.name.endswith(".classes.png") for p in files.values())
+    scored = 0
     for index in track(list(indices), progress, "evaluate"):
         sample = data[index]
         name = sample.meta["name"]
@@ -160,6 +166,8 @@ def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str 
             start = time.perf_counter()
             seg = _segment(method, params, image)
             seconds += time.perf_counter() - start
+        elif predict_folder and name not in files:
+            continue  # seglab predict's folder: score the images it holds
         elif name in files:
             from seglab.core.segmentation_io import load_segmentation
 
@@ -167,6 +175,7 @@ def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str 
             seg = load_segmentation(path) if path.suffix == ".npz" else Segmentation(read_mask(path))
         else:
             raise InputError(f"prediction folder must hold a file named {name}.*, got none")
+        scored += 1
         if format == "coco":
             preds.append(seg)
             targets.append(sample.target)
@@ -177,11 +186,15 @@ def _evaluate_pixels(gt: Path, format: str, files: dict[str, Path], method: str 
         part = confusion_matrix(pred, sample.target, ignore_index=sample.meta.get("ignore_index"),
                                 valid_mask=sample.valid_mask, num_classes=256)
         matrix = part if matrix is None else matrix + part
-    count = len(indices)
+    count = scored
+    if not scored:
+        raise InputError(f"prediction folder must hold STEM.classes.png for images of the dataset, got none of "
+                         f"its {len(indices)} images")
     if format == "coco":
         result = {"segm": coco_ap(preds, targets), "bbox": coco_ap(preds, targets, iou_type="bbox")}
     else:
         used = int(np.flatnonzero(matrix.sum(0) + matrix.sum(1)).max(initial=0)) + 1
         result = metrics_from_confusion(matrix[:used, :used])
     result["images"] = count
+    result["dataset_images"] = len(indices)
     return result, seconds
