@@ -13,6 +13,7 @@ import hmac
 import json
 import types
 import typing
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -220,8 +221,10 @@ def _image_routes(app: FastAPI, project: Project) -> None:
 
     @app.get("/api/export")
     def export(format: str = "coco") -> Response:
-        data, media, name = project.export_bytes(format)
-        return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        data, media, name, notes = project.export_bytes(format)
+        headers = {"Content-Disposition": f'attachment; filename="{name}"',
+                   "X-Seglab-Warnings": urllib.parse.quote(json.dumps(notes))}
+        return Response(data, media_type=media, headers=headers)
 
 
 def _class_routes(app: FastAPI, project: Project) -> None:
