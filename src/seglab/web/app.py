@@ -125,6 +125,9 @@ def create_app(root: Any, *, db: str | None = None, token: str | None = None,
     _static_routes(app)
     _image_routes(app, project)
     _class_routes(app, project)
+    from seglab.web.routes import router
+
+    app.include_router(router(project))
     app.add_middleware(_BodyLimit, limit=max_body)
     return app
 
@@ -245,9 +248,10 @@ def _class_routes(app: FastAPI, project: Project) -> None:
 
     @app.delete("/api/classes/{class_id}")
     def delete_class(class_id: int) -> dict[str, Any]:
-        if not project.store.delete_class(class_id):
+        unclassed = project.store.delete_class(class_id)
+        if unclassed is None:
             raise HTTPException(404, "no such class")
-        return {"deleted": class_id}
+        return {"deleted": class_id, "unclassed": unclassed}
 
 
 # ---------------------------------------------------------------------------- methods
@@ -286,7 +290,14 @@ def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[st
     from seglab.core.registry import get_method, segment
 
     method = get_method(body.method)
-    params = coerce_params(method, body.params)
+    if method.kind == "deep":  # a model is named, one of the project's own: never a server path
+        from seglab.web.learn import model_path
+
+        given = dict(body.params)
+        path = model_path(project.root, given.pop("model", None))
+        params = {**coerce_params(method, given), "model": str(path)}
+    else:
+        params = coerce_params(method, body.params)
     seg = segment(project.pixels(info), method.name, **params)
     if body.pick is not None:
         x, y = (round(v) for v in body.pick)
@@ -301,5 +312,6 @@ def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[st
     for region in ids:
         mask = seg.labels == region
         score = None if seg.scores is None else float(seg.scores[region - 1])
-        regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score})
+        name = None if seg.class_ids is None or not seg.class_names else seg.class_names[int(seg.class_ids[region - 1])]
+        regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score, "class_name": name})
     return {"method": method.name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}
