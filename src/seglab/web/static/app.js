@@ -33,6 +33,7 @@ function objectColor(obj, index) {
 
 export function message(text, error = false) {
   $("message").textContent = text;
+  $("message").title = text;
   $("message").className = error ? "error" : "";
 }
 
@@ -430,11 +431,27 @@ $("undo").onclick = undo;
 $("done").onclick = toggleDone;
 $("redo").onclick = redo;
 $("export-format").onchange = () => { $("export").href = withToken(`api/export?format=${$("export-format").value}`); };
+// Export: save first, fetch the file, hand it to the browser as a download and say what the format
+// could not hold (VOC and label PNGs flatten overlapping objects), from the X-Seglab-Warnings header.
 $("export").addEventListener("click", async (event) => {
-  if ($("save-state").dataset.state === "saved") return;
   event.preventDefault();
   await flush();
-  $("export").click();
+  const format = $("export-format").value;
+  message(`exporting ${format}…`);
+  try {
+    const response = await fetch(withToken(`api/export?format=${format}`));
+    if (!response.ok) throw new Error(`${response.status}: ${(await response.json()).detail}`);
+    const notes = JSON.parse(decodeURIComponent(response.headers.get("X-Seglab-Warnings") || "%5B%5D"));
+    const name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1] || `export-${format}`;
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url; link.download = name;
+    document.body.append(link); link.click(); link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    if (notes.length) message(`${format}: ${notes.length} warning(s): ${notes.join("; ")}`, true);
+    else message(`exported ${name}`);
+    document.body.dataset.exported = format;
+  } catch (error) { message(error.message, true); }
 });
 
 // ------------------------------------------------------------------ start
