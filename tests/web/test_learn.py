@@ -115,3 +115,31 @@ def test_learn_then_propose_with_the_model(client):
         assert region["class_name"] in ("background", "thing")
         assert mask_from_runs(region["mask"], 60, 80).sum() == region["area"]
     assert client.get("/api/train/99").status_code == 404
+
+
+@pytest.mark.slow
+def test_cli_train_reads_the_project_store(project_dir, tmp_path):
+    pytest.importorskip("torch")
+    from typer.testing import CliRunner
+
+    from seglab.cli.main import app
+    from seglab.deep.models import read_checkpoint
+    from seglab.web.project import Project
+
+    project = Project(project_dir)
+    cls = project.store.add_class("thing", "#00ff00")
+    for info in project.images():
+        mask = RECT if info["path"] == "rect.png" else np.zeros((64, 64), bool)
+        if info["path"] != "rect.png":
+            mask[17:47, 15:45] = True
+        project.store.save(info["id"], [{"uid": f"o{info['id']}", "mask": mask, "class_id": cls["id"]}], [])
+    few = CliRunner().invoke(app, ["train", str(project_dir), "--format", "project", "-o", str(tmp_path / "x")])
+    assert few.exit_code != 0 and "at least 2 images marked Done" in few.output
+    for info in project.images():
+        project.store.set_done(info["id"], True)
+    project.store.close()
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", str(project_dir), "--format", "project", "-o", str(out), "--epochs", "1",
+                                      "--img-size", "64", "--batch-size", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    assert read_checkpoint(out / "best.pt")["class_names"] == ["background", "thing"]

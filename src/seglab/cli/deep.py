@@ -16,7 +16,8 @@ __all__ = ["register"]
 def train_command(
     data: Path = typer.Argument(..., help="Dataset folder."),
     format: str = typer.Option("folder", "--format",
-                               help="folder | voc | coco | isbi | drive | cityscapes (seglab.datasets readers)."),
+                               help="folder | voc | coco | isbi | drive | cityscapes (seglab.datasets readers) | "
+                                    "project (the Done images of a `seglab serve` folder)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (best.pt, metrics.json, curves.png)."),
     arch: str = typer.Option("unet", "--arch", help="unet, unetplusplus, fpn, deeplabv3plus, ..."),
     encoder: str = typer.Option("resnet18", "--encoder", help="smp encoder name."),
@@ -37,11 +38,18 @@ def train_command(
     task: str = typer.Option("semantic", "--task",
                              help="semantic | instances (masks are instance label images; predicts instances)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    db: Optional[str] = typer.Option(None, "--db", help="With --format project: its SQLAlchemy URL, if not the default."),
 ) -> None:
     """Train a segmentation model on labelled images."""
     from seglab.deep.train import train
 
-    result = train(data, out=out, format=format, resume=resume, quiet=quiet, arch=arch, encoder=encoder,
+    source, class_names = data, None
+    if format == "project":  # the annotator's store: Done images, every pixel outside objects background
+        from seglab.web.learn import read_project
+
+        source, class_names = read_project(data, db)
+        format = "folder"
+    result = train(source, out=out, format=format, class_names=class_names, resume=resume, quiet=quiet, arch=arch, encoder=encoder,
                    encoder_weights=None if weights is None else str(weights), epochs=epochs,
                    max_minutes=max_minutes, img_size=img_size, batch_size=batch_size,
                    samples_per_epoch=samples_per_epoch, lr=lr, loss=loss,

@@ -27,7 +27,7 @@ from seglab.web.storage import decode_mask
 if TYPE_CHECKING:
     from seglab.web.project import Project
 
-__all__ = ["Trainer", "model_path", "project_models", "project_pairs"]
+__all__ = ["Trainer", "model_path", "project_models", "project_pairs", "read_project"]
 
 MODELS = "models"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -88,6 +88,20 @@ def project_pairs(project: Project) -> tuple[list[Any], tuple[str, ...], list[st
         pairs.append(Pair(project.pixels(info), mask, info["path"]))
         paths.append(info["path"])
     return pairs, tuple(names), paths
+
+
+def read_project(root: Any, db: str | None = None) -> tuple[list[Any], tuple[str, ...]]:
+    """``(pairs, class_names)`` of the Done images of the annotator project in ``root`` (any store URL)."""
+    from seglab.web.project import Project
+
+    project = Project(root, db)
+    try:
+        pairs, names, _ = project_pairs(project)
+    finally:
+        project.store.close()
+    if len(pairs) < 2:
+        raise InputError(f"training needs at least 2 images marked Done in {str(root)!r}, got {len(pairs)}")
+    return pairs, names
 
 
 def default_arch(done_images: int) -> str:
