@@ -5,7 +5,7 @@ scripted annotator labels horses 1..N exactly (the ground truth mask, class ``ho
 marks them Done, starts ``POST /api/train`` with a time budget, waits on ``GET /api/train/{job}``
 and proposes with the model (``{"method": "model", "params": {"model": NAME}}``) on a fixed
 set of 20 later horses. For each it reports the IoU of the proposal and how many corrective
-clicks a greedy simulated user needs to reach IoU 0.9, against starting from scratch.
+clicks a greedy simulated user needs to reach IoU 0.8 and 0.9, against starting from scratch.
 
 Corrective clicks are the page's Shift+click (add) and Alt+click (cut) with the SLIC superpixel
 under the point (what the click tool does with ``slic``): each click goes to the deepest point
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_CLICKS = 20
-TARGET = 0.9
+TARGETS = (0.8, 0.9)
 
 
 def load_horse(data: Path, number: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,14 +44,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / union) if union else 1.0
 
 
-def clicks_to_target(image: np.ndarray, truth: np.ndarray, start: np.ndarray, superpixels: np.ndarray,
-                     used: int) -> int:
-    """Greedy corrective clicks (superpixel add / cut) from ``start`` until IoU >= TARGET."""
+def clicks_to_targets(truth: np.ndarray, start: np.ndarray, superpixels: np.ndarray, used: int) -> list[int]:
+    """Greedy corrective clicks (superpixel add / cut) from ``start``: the count at which each of
+    TARGETS is first reached, MAX_CLICKS for one never reached."""
     from scipy import ndimage
 
     mask = start.copy()
     clicks = used
-    while iou(mask, truth) < TARGET and clicks < MAX_CLICKS:
+    reached = [clicks if iou(mask, truth) >= t else None for t in TARGETS]
+    while None in reached and clicks < MAX_CLICKS:
         wrong = mask != truth
         parts, count = ndimage.label(wrong)
         if not count:
@@ -63,7 +64,25 @@ def clicks_to_target(image: np.ndarray, truth: np.ndarray, start: np.ndarray, su
         region = superpixels == superpixels[y, x]
         mask = mask | region if truth[y, x] else mask & ~region
         clicks += 1
-    return clicks if iou(mask, truth) >= TARGET else MAX_CLICKS
+        value = iou(mask, truth)
+        reached = [r if r is not None else (clicks if value >= t else None) for r, t in zip(reached, TARGETS)]
+    return [MAX_CLICKS if r is None else r for r in reached]
+
+
+def oracle_iou(truth: np.ndarray, superpixels: np.ndarray) -> float:
+    """The best the superpixel clicks can do: every superpixel more than half inside the horse."""
+    from scipy import ndimage
+
+    inside = ndimage.mean(truth, superpixels, np.arange(superpixels.max() + 1))
+    return iou(np.nan_to_num(inside)[superpixels] > 0.5, truth)
+
+
+def summary(label: int, start: str, results: list[tuple[float, list[int]]], **extra: object) -> dict:
+    row = {"labelled": label, "start": start, "iou": float(np.mean([r[0] for r in results])), **extra}
+    for k, target in enumerate(TARGETS):
+        row[f"clicks_{target}"] = float(np.mean([r[1][k] for r in results]))
+        row[f"reached_{target}"] = int(sum(r[1][k] < MAX_CLICKS or r[0] >= target for r in results))
+    return row
 
 
 def scratch_start(client, image_id: int, truth: np.ndarray) -> np.ndarray:
@@ -130,14 +149,13 @@ def main() -> None:
             ids = {int(i["path"][5:8]): i["id"] for i in client.get("/api/images").json()}
             horse = client.post("/api/classes", json={"name": "horse", "color": "#ff8800"}).json()["id"]
             superpixels = {n: seglab.segment(truths[n][0], "slic").labels for n in test_numbers}
+            ceiling = float(np.mean([oracle_iou(truths[n][1], superpixels[n]) for n in test_numbers]))
             scratch = []
             for n in test_numbers:
                 start = scratch_start(client, ids[n], truths[n][1])
-                scratch.append((iou(start, truths[n][1]),
-                                clicks_to_target(truths[n][0], truths[n][1], start, superpixels[n], 2)))
-            rows.append({"labelled": 0, "model": "from scratch (box -> GrabCut)", "iou": float(np.mean([s[0] for s in scratch])),
-                         "clicks": float(np.mean([s[1] for s in scratch])),
-                         "reached": int(sum(s[1] < MAX_CLICKS for s in scratch))})
+                scratch.append((iou(start, truths[n][1]), clicks_to_targets(truths[n][1], start, superpixels[n], 2)))
+            rows.append(summary(0, "from scratch: box -> GrabCut (2 clicks)", scratch))
+            print(json.dumps(rows[-1]), flush=True)
             labelled = 0
             for target in sorted(args.labelled):
                 for n in numbers[labelled:target]:  # the scripted annotator labels exactly, then marks Done
@@ -158,21 +176,18 @@ def main() -> None:
                 results = []
                 for n in test_numbers:
                     start = model_start(client, ids[n], status["model"], truths[n][1].shape)
-                    results.append((iou(start, truths[n][1]),
-                                    clicks_to_target(truths[n][0], truths[n][1], start, superpixels[n], 0)))
-                rows.append({"labelled": target, "model": f"{status['arch']} ({train_s:.0f} s)",
-                             "iou": float(np.mean([r[0] for r in results])),
-                             "clicks": float(np.mean([r[1] for r in results])),
-                             "reached": int(sum(r[1] < MAX_CLICKS for r in results)),
-                             "val_miou": status["metrics"].get("miou")})
+                    results.append((iou(start, truths[n][1]), clicks_to_targets(truths[n][1], start, superpixels[n], 0)))
+                rows.append(summary(target, f"model proposal: {status['arch']}, job {train_s:.0f} s", results,
+                                    val_miou=status["metrics"].get("miou")))
                 print(json.dumps(rows[-1]), flush=True)
-    print(f"\nproposals on horses {test_numbers[0]}-{test_numbers[-1]}; clicks to IoU {TARGET} "
-          f"(at most {MAX_CLICKS}; SLIC superpixel add / cut)\n")
-    print("| Done images | start | mean IoU of the start | mean clicks to 0.9 | reached 0.9 |")
-    print("|---|---|---|---|---|")
+    n = len(test_numbers)
+    print(f"\nproposals on horses {test_numbers[0]}-{test_numbers[-1]}; corrective clicks: SLIC superpixel "
+          f"add / cut, at most {MAX_CLICKS} (the best superpixel answer has mean IoU {ceiling:.3f})\n")
+    print("| Done images | start | mean IoU of the start | clicks to 0.8 | reached 0.8 | clicks to 0.9 | reached 0.9 |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['labelled']} | {row['model']} | {row['iou']:.3f} | {row['clicks']:.1f} | "
-              f"{row['reached']}/{len(test_numbers)} |")
+        print(f"| {row['labelled']} | {row['start']} | {row['iou']:.3f} | {row['clicks_0.8']:.1f} | "
+              f"{row['reached_0.8']}/{n} | {row['clicks_0.9']:.1f} | {row['reached_0.9']}/{n} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -225,6 +225,8 @@ def _image_routes(app: FastAPI, project: Project) -> None:
     @app.get("/api/export")
     def export(format: str = "coco") -> Response:
         data, media, name, notes = project.export_bytes(format)
+        if len(notes) > 50:  # keep the header small; the CLI prints them all
+            notes = [*notes[:50], f"... and {len(notes) - 50} more (seglab export-project prints them all)"]
         headers = {"Content-Disposition": f'attachment; filename="{name}"',
                    "X-Seglab-Warnings": urllib.parse.quote(json.dumps(notes))}
         return Response(data, media_type=media, headers=headers)
