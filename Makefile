@@ -20,6 +20,7 @@ demo: $(STAMP)
 	@echo "open demo_output/index.html"
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks docs
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules src/seglab --ignore=src/seglab/__main__.py
 

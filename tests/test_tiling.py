@@ -7,7 +7,7 @@ from scipy import ndimage
 
 import seglab
 from seglab.core.errors import InputError
-from seglab.core.registry import _REGISTRY, register
+from seglab.core.registry import METHODS, register
 from seglab.core.segmentation import Segmentation
 from seglab.tiling import blend_tiles, otsu_from_histogram_u8, read_labels, segment_tiled, tile_grid
 
@@ -65,7 +65,7 @@ def components_method():
         return Segmentation(ndimage.label(seglab.core.validate.to_gray(image) > value, np.ones((3, 3)))[0])
 
     yield "test_components"
-    _REGISTRY.pop("test_components", None)
+    METHODS.remove("test_components")
 
 
 def test_region_method_regions_merge_across_seams(components_method):

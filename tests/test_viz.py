@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 import seglab
-from seglab import InputError, Segmentation
-from seglab import viz
+from seglab import InputError, Segmentation, viz
 
 
 @pytest.fixture

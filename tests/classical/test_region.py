@@ -169,8 +169,8 @@ def test_watershed_gradient_quadrants(quadrants: np.ndarray) -> None:
     seg = watershed(quadrants)
     assert seg.meta["mode"] == "gradient"
     assert len(seg) == 4
-    for index, (rows, cols) in enumerate([(slice(0, 9), slice(0, 9)), (slice(0, 9), slice(11, 20)),
-                                          (slice(11, 20), slice(0, 9)), (slice(11, 20), slice(11, 20))]):
+    for rows, cols in [(slice(0, 9), slice(0, 9)), (slice(0, 9), slice(11, 20)),
+                       (slice(11, 20), slice(0, 9)), (slice(11, 20), slice(11, 20))]:
         assert np.unique(seg.labels[rows, cols]).size == 1
     assert iou(seg.labels == seg.labels[0, 0], QUADRANT_LABELS == 1) >= 0.8
 

@@ -35,7 +35,7 @@ def toy():
         return Segmentation((np.asarray(image) > level).astype(np.int32))
 
     yield get_method("toy_method")
-    del registry._REGISTRY["toy_method"]
+    registry.METHODS.remove("toy_method")
 
 
 def test_method_info_reads_signature_and_docs(toy):
@@ -45,7 +45,7 @@ def test_method_info_reads_signature_and_docs(toy):
     assert toy.param("mode").choices == ("a", "b")
     assert toy.param("box").type_name == "(float, float, float, float) | None"
     assert toy.to_dict()["parameters"][0] == {
-        "name": "level", "type": "int", "default": 3, "choices": None, "doc": "The level.",
+        "name": "level", "type": "int", "default": 3, "choices": None, "doc": "The level.", "bounds": None,
     }
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from deep_helpers import disk_pairs
 from typer.testing import CliRunner
 
-from deep_helpers import disk_pairs
 from seglab.cli.main import app
 from seglab.core.image import load_image, save_image
 

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from deep_helpers import disk_pairs
 from PIL import Image
 from typer.testing import CliRunner
 
-from deep_helpers import disk_pairs
 from seglab.cli.main import app
 from seglab.core.errors import InputError
 from seglab.datasets import Sample

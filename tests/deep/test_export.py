@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from deep_helpers import disk_pairs
+
 from seglab.deep.export import export_onnx, onnx_session
 from seglab.deep.models import load
 from seglab.deep.predict import predict

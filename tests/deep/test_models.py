@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import subprocess
+import sys
 
-import numpy as np
 import pytest
 import torch
-
 from deep_helpers import TINY
+
 from seglab.core.errors import FormatError, InputError
 from seglab.deep.models import DeepModel, create_model, load
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from deep_helpers import disk_pairs
 
 import seglab
-from deep_helpers import disk_pairs
 from seglab.core.errors import InputError
 from seglab.deep.predict import predict_probabilities, segmentation_from_probabilities, tile_starts
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from deep_helpers import TINY, disk_pairs
+
 from seglab.core.errors import InputError
 from seglab.deep.data import Pair, SegmentationDataset, split_pairs
 from seglab.deep.losses import confusion, make_loss, scores_from_confusion

@@ -7,8 +7,8 @@ import pytest
 
 from seglab.core.errors import InputError
 from seglab.core.image import save_image
-from seglab.core.segmentation import Segmentation
 from seglab.core.registry import methods
+from seglab.core.segmentation import Segmentation
 from seglab.inpaint import dilate_mask, mask_from_box, mask_from_file, mask_from_point, mask_from_segmentation
 
 

@@ -9,10 +9,9 @@ import os
 import threading
 
 import pytest
+from test_storage import _mask, _save
 
 from seglab.web.project import Project
-
-from test_storage import _mask, _save
 
 URL = os.environ.get("SEGLAB_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(URL is None, reason="set SEGLAB_TEST_POSTGRES_URL to a PostgreSQL database")

@@ -10,18 +10,17 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seglab.core.errors import InputError
+from seglab.core.inputs import collect_images
 from seglab.core.segmentation import Segmentation, json_safe
 
 __all__ = [
@@ -39,8 +38,6 @@ __all__ = [
 COCO_NAME = "seglab-batch.coco.json"
 MANIFEST_NAME = "seglab-batch.manifest.jsonl"
 SUMMARY_NAME = "seglab-batch.summary.json"
-_GLOB_CHARS = set("*?[")
-_LIST_SUFFIXES = (".txt", ".lst", ".list", ".csv")
 
 
 def output_paths(out_dir: Any, stem: str) -> dict[str, Path]:
@@ -119,64 +116,8 @@ def remove_stale_temporaries(out_dir: Any, stems: Iterable[str]) -> int:
 
 # ---------------------------------------------------------------------------- inputs
 def collect_inputs(source: Any) -> list[Path]:
-    """Image paths from a folder, a glob, a text file of paths, an image file, or a list of those.
-
-    A text file (``.txt``, ``.lst``, ``.list``, ``.csv``) holds one path per line; blank lines
-    and lines starting with ``#`` are skipped, relative paths are relative to the file's folder.
-
-    Raises
-    ------
-    InputError
-        A path that does not exist, a folder or glob with no images, or two inputs with the same
-        file stem (their outputs would overwrite each other).
-    """
-    if isinstance(source, (list, tuple)):
-        files = [f for entry in source for f in _collect_one(entry)]
-    else:
-        files = _collect_one(source)
-    if not files:
-        raise InputError(f"input must name at least one image, got none from {str(source)!r}")
-    _check_unique_stems(files)
-    return files
-
-
-def _collect_one(entry: Any) -> list[Path]:
-    from seglab.core.image import IMAGE_SUFFIXES
-
-    text = str(entry)
-    path = Path(text)
-    if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not found:
-            raise InputError(f"folder {text!r} must contain images ({', '.join(IMAGE_SUFFIXES)}), got none")
-        return found
-    if path.is_file() and path.suffix.lower() in _LIST_SUFFIXES:
-        base = path.parent
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-        listed = [Path(ln) if Path(ln).is_absolute() else base / ln for ln in lines if ln and not ln.startswith("#")]
-        missing = [str(p) for p in listed if not p.is_file()]
-        if missing:
-            raise InputError(f"image {missing[0]!r} listed in {text!r} does not exist")
-        return listed
-    if path.is_file():
-        return [path]
-    if _GLOB_CHARS & set(text):
-        found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-        if not found:
-            raise InputError(f"glob {text!r} must match at least one file, got none")
-        return found
-    raise InputError(f"input {text!r} does not exist")
-
-
-def _check_unique_stems(files: Sequence[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for path in files:
-        other = seen.setdefault(path.stem, path)
-        if other != path:
-            raise InputError(
-                f"input file stems must be unique (outputs are named by stem), got {path.stem!r} "
-                f"for {str(other)!r} and {str(path)!r}"
-            )
+    """Image paths for a batch run: :func:`seglab.core.inputs.collect_images` (one collector for every command)."""
+    return collect_images(source)
 
 
 # ---------------------------------------------------------------------------- keys

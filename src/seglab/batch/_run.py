@@ -6,7 +6,6 @@ import collections
 import concurrent.futures as cf
 import json
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +25,9 @@ from seglab.batch._files import (
     remove_stale_temporaries,
     write_outputs,
 )
+from seglab.core.atomic import atomic_write_json
 from seglab.core.errors import InputError, expected
+from seglab.core.parallel import pool_context
 
 __all__ = ["BatchReport", "failure", "process_image", "run_batch"]
 
@@ -187,9 +188,7 @@ def run_batch(
     finally:
         manifest.close()
         report.elapsed_s = time.perf_counter() - start
-        from seglab.cli.common import write_json
-
-        write_json(out / SUMMARY_NAME, report.to_dict())
+        atomic_write_json(out / SUMMARY_NAME, report.to_dict())
     if coco:
         write_batch_coco(files, out, manifest)
     return report
@@ -233,15 +232,6 @@ def _execute(tasks: Sequence[dict[str, Any]], backend: str, workers: int, schedu
             yield process_image(task)
     else:
         yield from _run_pool(tasks, workers)
-
-
-def pool_context() -> multiprocessing.context.BaseContext:
-    """forkserver on Linux (fast, no fork-with-threads hazards), spawn elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["seglab.batch._run", "seglab.classical.threshold", "seglab.viz"])
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 def _run_pool(tasks: Sequence[dict[str, Any]], workers: int) -> Iterator[dict[str, Any]]:

@@ -92,7 +92,8 @@ def _check_samples(mask: np.ndarray, box: tuple[int, int, int, int] | None) -> N
         )
 
 
-@register("grabcut", kind="interactive")
+@register("grabcut", kind="interactive", tiling="none",
+          prompts={"box": "box", "scribbles": ("foreground", "background")})
 def grabcut(
     image: np.ndarray,
     *,

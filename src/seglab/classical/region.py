@@ -20,7 +20,13 @@ from seglab.core.errors import InputError, expected
 from seglab.core.registry import register
 from seglab.core.segmentation import Segmentation
 from seglab.core.validate import (
-    as_image, as_points, check_choice, check_float, check_int, to_float01, to_gray,
+    as_image,
+    as_points,
+    check_choice,
+    check_float,
+    check_int,
+    to_float01,
+    to_gray,
 )
 
 __all__ = ["region_growing", "watershed"]
@@ -55,7 +61,7 @@ def gradient_magnitude(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- region growing
-@register("region_growing", kind="region")
+@register("region_growing", kind="region", tiling="none", prompts={"seeds": "seeds"})
 def region_growing(
     image: np.ndarray,
     *,

@@ -76,7 +76,7 @@ def _is_constant(gray: np.ndarray) -> bool:
     return low == high
 
 
-@register("threshold", kind="threshold")
+@register("threshold", kind="threshold", tiling="global")
 def threshold(
     image: np.ndarray,
     *,
@@ -156,7 +156,7 @@ def _warn_outside(gray: np.ndarray, value: float) -> None:
     )
 
 
-@register("otsu", kind="threshold")
+@register("otsu", kind="threshold", tiling="global")
 def otsu(image: np.ndarray, *, invert: bool = False) -> Segmentation:
     """Otsu's threshold: the grey level that best separates two classes (maximum between-class variance).
 
@@ -207,9 +207,8 @@ def otsu(image: np.ndarray, *, invert: bool = False) -> Segmentation:
         level = filters.threshold_otsu(gray)  # one bin per integer level: exact
         mask = _binarize(gray, level, invert)
     else:
-        counts, centers, edges = _histogram(gray)
-        index = _bin_index(filters.threshold_otsu(hist=(counts, centers)), centers)
-        level = edges[index + 1]
+        counts, _, edges = _histogram(gray)
+        level = otsu_level_from_histogram(counts, edges)
         mask = _binarize(gray, level, invert)
     return foreground_segmentation(mask, {"threshold": float(level), "invert": invert})
 
@@ -218,6 +217,16 @@ def _histogram(gray: np.ndarray, bins: int = 256) -> tuple[np.ndarray, np.ndarra
     """Counts, centres and edges of a ``bins``-bin histogram between the image's min and max."""
     counts, edges = np.histogram(gray, bins=bins, range=(float(gray.min()), float(gray.max())))
     return counts, (edges[:-1] + edges[1:]) / 2, edges
+
+
+def otsu_level_from_histogram(counts: np.ndarray, edges: np.ndarray) -> float:
+    """Otsu's level for a float image from its 256-bin histogram: the upper edge of the chosen bin.
+
+    The rule :func:`otsu` applies to non-integer images; the tiler calls it on a histogram
+    streamed over the tiles, so both give the same threshold.
+    """
+    centers = (edges[:-1] + edges[1:]) / 2
+    return float(edges[_bin_index(filters.threshold_otsu(hist=(counts, centers)), centers) + 1])
 
 
 def _bin_index(value: float, centers: np.ndarray) -> int:
@@ -300,7 +309,7 @@ def multiotsu(image: np.ndarray, *, classes: int = 3) -> Segmentation:
     )
 
 
-@register("adaptive", kind="threshold")
+@register("adaptive", kind="threshold", tiling="pixel", halo=lambda p: int(p["block_size"]) // 2 + 1)
 def adaptive(
     image: np.ndarray,
     *,

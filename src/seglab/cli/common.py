@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from seglab.core.atomic import atomic_write_text
+from seglab.core.atomic import atomic_write_json
 from seglab.core.errors import InputError
-from seglab.core.segmentation import json_safe
 
-__all__ = ["progress", "progress_bar", "method_params", "check_outputs", "write_json", "expand_images", "console"]
+__all__ = ["progress", "progress_bar", "progress_callback", "method_params", "check_outputs", "write_json", "expand_images", "console"]
 
 T = TypeVar("T")
 
@@ -35,6 +33,29 @@ def progress_bar(total: int, *, description: str, quiet: bool = False) -> Iterat
     with Progress(*columns, console=console()) as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
+
+
+@contextlib.contextmanager
+def progress_callback(*, quiet: bool = False) -> Iterator[Callable[[int, int, str], None]]:
+    """A ``progress(done, total, description)`` callback (see :mod:`seglab.core.progress`) drawing a
+    rich bar on stderr while the block runs; a no-op when ``quiet``."""
+    if quiet:
+        yield lambda done, total, description: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console(), transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(done: int, total: int, description: str) -> None:
+            if total <= 1:
+                return
+            if description not in tasks:
+                tasks[description] = bar.add_task(description, total=total)
+            bar.update(tasks[description], completed=done, total=total)
+
+        yield update
 
 
 def progress(items: Sequence[T] | Iterable[T], *, description: str, total: int | None = None,
@@ -68,23 +89,11 @@ def check_outputs(paths: Iterable[Path], overwrite: bool) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON (atomically, indented)."""
-    atomic_write_text(path, json.dumps(json_safe(data), indent=2) + "\n")
+    atomic_write_json(path, data)
 
 
 def expand_images(inputs: Sequence[Path]) -> list[Path]:
-    """Files as given, folders expanded to the images they hold (sorted)."""
-    from seglab.core.image import IMAGE_SUFFIXES
+    """Files as given, folders expanded to the images they hold: :func:`seglab.core.inputs.collect_images`."""
+    from seglab.core.inputs import collect_images
 
-    files: list[Path] = []
-    for entry in inputs:
-        entry = Path(entry)
-        if entry.is_dir():
-            found = sorted(p for p in entry.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-            if not found:
-                raise InputError(f"folder {str(entry)!r} must contain images ({', '.join(IMAGE_SUFFIXES)}), got none")
-            files.extend(found)
-        elif entry.exists():
-            files.append(entry)
-        else:
-            raise InputError(f"image {str(entry)!r} does not exist")
-    return files
+    return collect_images(list(inputs))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,12 +20,12 @@ def train_command(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (best.pt, metrics.json, curves.png)."),
     arch: str = typer.Option("unet", "--arch", help="unet, unetplusplus, fpn, deeplabv3plus, ..."),
     encoder: str = typer.Option("resnet18", "--encoder", help="smp encoder name."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Local encoder/model weights file."),
+    weights: Path | None = typer.Option(None, "--weights", help="Local encoder/model weights file."),
     epochs: int = typer.Option(50, "--epochs"),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Time budget."),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget."),
     img_size: int = typer.Option(256, "--img-size", help="Training crop size (multiple of 32)."),
     batch_size: int = typer.Option(8, "--batch-size"),
-    samples_per_epoch: Optional[int] = typer.Option(None, "--samples-per-epoch", help="Crops per epoch."),
+    samples_per_epoch: int | None = typer.Option(None, "--samples-per-epoch", help="Crops per epoch."),
     lr: float = typer.Option(1e-3, "--lr"),
     loss: str = typer.Option("ce+dice", "--loss", help="ce, dice, focal or sums like ce+dice."),
     schedule: str = typer.Option("cosine", "--schedule", help="cosine | onecycle | constant."),
@@ -38,7 +37,7 @@ def train_command(
     task: str = typer.Option("semantic", "--task",
                              help="semantic | instances (masks are instance label images; predicts instances)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
-    db: Optional[str] = typer.Option(None, "--db", help="With --format project: its SQLAlchemy URL, if not the default."),
+    db: str | None = typer.Option(None, "--db", help="With --format project: its SQLAlchemy URL, if not the default."),
 ) -> None:
     """Train a segmentation model on labelled images."""
     from seglab.deep.train import train

@@ -221,7 +221,7 @@ def apply_classes(seg: Any, names: list[str], method: str = "the method") -> Any
     """``seg`` with its classes renamed to ``names`` (background excluded); unclassed regions get names[0]."""
     import numpy as np
 
-    from seglab.formats._common import BACKGROUND_NAMES
+    from seglab.formats import BACKGROUND_NAMES
 
     if not names:
         return seg

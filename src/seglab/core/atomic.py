@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_json", "atomic_write_text"]
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -45,3 +45,12 @@ def atomic_write_text(path: Any, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_json(path: Any, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically (numpy values made JSON-safe)."""
+    import json
+
+    from seglab.core.segmentation import json_safe
+
+    atomic_write_text(path, json.dumps(json_safe(data), indent=2) + "\n")

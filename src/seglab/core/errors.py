@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SeglabError", "InputError", "FormatError", "describe", "expected"]
+__all__ = ["SeglabError", "InputError", "FormatError", "RegistrationError", "describe", "expected"]
 
 
 class SeglabError(Exception):
@@ -23,6 +23,10 @@ class InputError(SeglabError, ValueError):
 
 class FormatError(SeglabError, ValueError):
     """A file in a format seglab cannot read, or a broken file."""
+
+
+class RegistrationError(SeglabError, ValueError):
+    """A registry name that is taken, or a registration that declares something impossible."""
 
 
 def describe(value: Any) -> str:

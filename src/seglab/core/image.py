@@ -207,7 +207,7 @@ def _load_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
             data = page.asarray()
     except (FormatError, InputError):
         raise
-    except Exception as error:  # tifffile raises many types for broken files
+    except Exception as error:  # noqa: BLE001 - tifffile raises many types for broken files
         try:  # Pillow decodes some compressions tifffile needs imagecodecs for (LZW, JPEG)
             return _load_pil(path, max_pixels)
         except FormatError:

@@ -1,35 +1,48 @@
-"""The method registry: one name per method, parameter types read from the signature.
+"""The method registry: one name per method, what it can do, and parameter types read from the signature.
 
 Methods are plain functions, image first, keyword-only parameters with defaults::
 
-    @register("otsu", kind="threshold")
+    @register("otsu", kind="threshold", tiling="global")
     def otsu(image: np.ndarray, *, invert: bool = False) -> Segmentation: ...
 
 ``segment(image, "otsu")`` runs one; ``methods()`` lists them with typed parameters, and
 :func:`parse_params` turns the CLI's ``key=value`` strings into those types without ``eval``.
+
+A registration also declares, once, what the rest of seglab needs to know about the method:
+
+- ``tiling``: how :func:`seglab.tiling.segment_tiled` may split an image for it (see
+  :data:`TILING_MODES`) and ``halo``, the context in pixels a tile needs for given parameters;
+- ``prompts``: which prompts it takes and through which parameters (see :data:`PROMPT_KINDS`);
+- ``web``: whether the web annotator may run it, and ``bounds``: the range the annotator allows
+  for a numeric parameter.
+
+The tiler, the CLI and the web page read these instead of hard-coding method names.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import inspect
 import json
 import re
 import time
 import types
 import typing
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from seglab.core.errors import InputError
+from seglab.core.errors import InputError, RegistrationError
+from seglab.core.registry_base import Registry, suggest
 from seglab.core.segmentation import Segmentation, json_safe
 
 __all__ = [
+    "KINDS",
+    "METHODS",
+    "PROMPT_KINDS",
+    "TILING_MODES",
     "MethodInfo",
     "ParamInfo",
     "register",
@@ -37,6 +50,7 @@ __all__ = [
     "get_method",
     "methods",
     "segment",
+    "check_params",
     "parse_params",
     "parse_value",
     "suggest",
@@ -56,9 +70,26 @@ BUILTIN_MODULES = (
 
 KINDS = ("threshold", "edges", "region", "cluster", "graph", "interactive", "contour", "deep")
 
-_REGISTRY: dict[str, MethodInfo] = {}
-_LOADED = False
+#: How a method may be tiled by :func:`seglab.tiling.segment_tiled`:
+#:
+#: - ``"pixel"``: a pixel's label depends on the pixel and a window of ``halo`` pixels only, so
+#:   tiles with that halo give exactly the untiled labels;
+#: - ``"global"``: pixel-wise once parameters computed from the whole image are known (Otsu's
+#:   threshold); the tiler runs the global pass registered for the method in
+#:   :data:`seglab.tiling.GLOBAL_PASSES` first;
+#: - ``"regions"``: tiles are segmented with a halo and regions overlapping across seams are
+#:   merged (an approximation, with a warning);
+#: - ``"model"``: a deep model whose probabilities are blended across overlapping tiles;
+#: - ``"none"``: must see the whole image (prompts in image coordinates, global optimisation).
+TILING_MODES = ("pixel", "global", "regions", "model", "none")
 
+#: Prompts a method may take, and the value each parameter receives (pixel coordinates, x first):
+#: ``box`` (x0, y0, x1, y1); ``points`` [(x, y, label)] with label 1 = on the object, 0 = not;
+#: ``seeds`` [(x, y)] positive points only; ``scribbles`` two parameters, foreground and
+#: background [(x, y)]; ``mask`` an (H, W) mask to refine (the previous answer).
+PROMPT_KINDS = ("box", "points", "seeds", "scribbles", "mask")
+
+HaloFn = Callable[[Mapping[str, Any]], int]
 
 @dataclass(frozen=True)
 class ParamInfo:
@@ -70,6 +101,7 @@ class ParamInfo:
     type_name: str
     choices: tuple[Any, ...] | None
     doc: str
+    bounds: tuple[float | None, float | None] | None = None  # (low, high) the web annotator allows
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,18 +110,36 @@ class ParamInfo:
             "default": json_safe(self.default),
             "choices": None if self.choices is None else list(self.choices),
             "doc": self.doc,
+            "bounds": None if self.bounds is None else list(self.bounds),
         }
 
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """A registered method: its name, kind, function, parameters and one-line summary."""
+    """A registered method: its name, kind, function, parameters, summary and declared capabilities.
+
+    ``prompts`` maps a prompt kind (:data:`PROMPT_KINDS`) to the parameter that takes it (a pair
+    of parameters for ``scribbles``); ``tiling`` is one of :data:`TILING_MODES`; ``halo(params)``
+    the context a tile needs; ``web`` whether the annotator may run the method.
+    """
 
     name: str
     kind: str
     function: Callable[..., Segmentation]
     params: tuple[ParamInfo, ...]
     summary: str
+    tiling: str = "regions"
+    prompts: Mapping[str, str | tuple[str, str]] = field(default_factory=dict)
+    web: bool = True
+    halo: HaloFn | None = None
+
+    def with_defaults(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` completed with the defaults of every parameter not given."""
+        return {**{p.name: p.default for p in self.params}, **params}
+
+    def tile_halo(self, params: Mapping[str, Any], minimum: int = 0) -> int:
+        """The halo in pixels a tile needs for ``params`` (at least ``minimum``)."""
+        return max(minimum, int(self.halo(self.with_defaults(params)))) if self.halo else minimum
 
     def param(self, name: str) -> ParamInfo:
         for info in self.params:
@@ -103,21 +153,117 @@ class MethodInfo:
             "kind": self.kind,
             "summary": self.summary,
             "parameters": [p.to_dict() for p in self.params],
+            "tiling": self.tiling,
+            "prompts": {k: list(v) if isinstance(v, tuple) else v for k, v in self.prompts.items()},
+            "web": self.web,
         }
 
 
-def register(name: str, *, kind: str) -> Callable[[Callable[..., Segmentation]], Callable[..., Segmentation]]:
-    """Register ``function`` under ``name`` (lower case) as a method of ``kind``."""
+#: Every segmentation method, by name; plugins add theirs through ``seglab.plugins`` entry points.
+METHODS: Registry[MethodInfo] = Registry("method", builtins=BUILTIN_MODULES)
+_REGISTRY = METHODS._entries  # kept for code written against the old dict
+
+
+def register(
+    name: str,
+    *,
+    kind: str,
+    tiling: str = "regions",
+    halo: HaloFn | int | None = None,
+    prompts: Mapping[str, str | tuple[str, str]] | None = None,
+    web: bool = True,
+    bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+) -> Callable[[Callable[..., Segmentation]], Callable[..., Segmentation]]:
+    """Register a function under ``name`` (lower case) as a method of ``kind``, with what it can do.
+
+    Parameters
+    ----------
+    name : str
+        A lower-case identifier; a name registered from elsewhere is refused.
+    kind : str
+        One of :data:`KINDS`.
+    tiling : str
+        How the tiler may split an image for this method, one of :data:`TILING_MODES`.
+    halo : int or callable, optional
+        Context in pixels a tile needs, or ``halo(params) -> int`` of the parameters with their
+        defaults filled in (an adaptive threshold's block size).
+    prompts : mapping, optional
+        Prompt kind (:data:`PROMPT_KINDS`) -> the parameter that takes it, e.g.
+        ``{"box": "box", "scribbles": ("foreground", "background")}``.
+    web : bool
+        Whether the web annotator may run the method.
+    bounds : mapping, optional
+        Parameter -> (low, high), either None for open: the values the web annotator accepts.
+
+    Raises
+    ------
+    RegistrationError
+        A malformed name or declaration, or a name taken by another function.
+
+    Examples
+    --------
+    >>> import numpy as np, seglab
+    >>> @seglab.register("brighter_than_mean", kind="threshold", tiling="global")
+    ... def brighter_than_mean(image: np.ndarray) -> seglab.Segmentation:
+    ...     return seglab.Segmentation((image > image.mean()).astype(np.int32))
+    >>> seglab.get_method("brighter_than_mean").tiling
+    'global'
+    >>> seglab.core.registry.METHODS.remove("brighter_than_mean")
+    """
     if name != name.lower() or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise ValueError(f"method names are lower-case identifiers, got {name!r}")
+        raise RegistrationError(f"method name must be a lower-case identifier, got {name!r}")
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise RegistrationError(f"kind of method {name!r} must be one of {', '.join(KINDS)}, got {kind!r}")
+    if tiling not in TILING_MODES:
+        raise RegistrationError(f"tiling of method {name!r} must be one of {', '.join(TILING_MODES)}, "
+                                f"got {tiling!r}")
+    halo_fn: HaloFn | None = (lambda params, _h=int(halo): _h) if isinstance(halo, int) else halo
 
     def decorator(function: Callable[..., Segmentation]) -> Callable[..., Segmentation]:
-        _REGISTRY[name] = describe_function(name, kind, function)
+        info = describe_function(name, kind, function)
+        params = _with_bounds(info, dict(bounds or {}))
+        declared = _check_prompts(info, dict(prompts or {}))
+        info = MethodInfo(info.name, kind, function, params, info.summary, tiling=tiling, prompts=declared,
+                          web=bool(web), halo=halo_fn)
+        METHODS.add(name, info)
         return function
 
     return decorator
+
+
+def _check_prompts(info: MethodInfo, prompts: dict[str, Any]) -> dict[str, str | tuple[str, str]]:
+    names = {p.name for p in info.params}
+    checked: dict[str, str | tuple[str, str]] = {}
+    for kind, param in prompts.items():
+        if kind not in PROMPT_KINDS:
+            raise RegistrationError(f"prompt of method {info.name!r} must be one of {', '.join(PROMPT_KINDS)}, "
+                                    f"got {kind!r}")
+        wanted = tuple(param) if isinstance(param, (tuple, list)) else (param,)
+        if len(wanted) != (2 if kind == "scribbles" else 1):
+            raise RegistrationError(f"prompt {kind!r} of method {info.name!r} must name "
+                                    f"{'two parameters' if kind == 'scribbles' else 'one parameter'}, got {param!r}")
+        missing = [p for p in wanted if p not in names]
+        if missing:
+            raise RegistrationError(f"prompt {kind!r} of method {info.name!r} must name a parameter of it, "
+                                    f"got {missing[0]!r}")
+        checked[kind] = wanted if kind == "scribbles" else wanted[0]
+    return checked
+
+
+def _with_bounds(info: MethodInfo, bounds: dict[str, Any]) -> tuple[ParamInfo, ...]:
+    names = [p.name for p in info.params]
+    for key, value in bounds.items():
+        if key not in names:
+            raise RegistrationError(f"bounds of method {info.name!r} must name its parameters, got {key!r}"
+                                    f"{suggest(key, names)}")
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
+            raise RegistrationError(f"bounds of parameter {key!r} of method {info.name!r} must be (low, high), "
+                                    f"got {value!r}")
+    return tuple(
+        ParamInfo(p.name, p.annotation, p.default, p.type_name, p.choices, p.doc, tuple(bounds[p.name]))
+        if p.name in bounds else p
+        for p in info.params
+    )
 
 
 def describe_function(name: str, kind: str, function: Callable[..., Any], *, inputs: int = 1) -> MethodInfo:
@@ -129,19 +275,9 @@ def describe_function(name: str, kind: str, function: Callable[..., Any], *, inp
     return MethodInfo(name, kind, function, _read_params(function, inputs), _summary(function))
 
 
-def _load_builtins() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-
-
 def methods(kind: str | None = None) -> list[MethodInfo]:
     """All registered methods, sorted by kind then name; optionally only one ``kind``."""
-    _load_builtins()
-    found = [info for info in _REGISTRY.values() if kind is None or info.kind == kind]
+    found = [info for info in METHODS.values() if kind is None or info.kind == kind]
     return sorted(found, key=lambda info: (KINDS.index(info.kind), info.name))
 
 
@@ -153,10 +289,7 @@ def get_method(name: str) -> MethodInfo:
     InputError
         If no method has that name; the message lists the choices and the closest match.
     """
-    _load_builtins()
-    if not isinstance(name, str) or name.lower() not in _REGISTRY:
-        raise _unknown("method", name, sorted(_REGISTRY))
-    return _REGISTRY[name.lower()]
+    return METHODS.get(name)
 
 
 def segment(image: Any, method: str = "otsu", **params: Any) -> Segmentation:
@@ -385,12 +518,6 @@ def _param_docs(doc: str) -> dict[str, str]:
             for name in group:
                 docs[name] = line.strip()
     return docs
-
-
-def suggest(name: Any, choices: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _unknown(what: str, name: Any, choices: Sequence[str]) -> InputError:

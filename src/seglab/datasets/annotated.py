@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from seglab.core.errors import FormatError, InputError
-from seglab.datasets.base import Dataset, Sample, check_size, read_image, read_mask
+from seglab.datasets.base import READERS, Dataset, Sample, check_size, read_image, read_mask
 from seglab.datasets.readers import list_images
 
 __all__ = ["read_voc", "read_coco", "read_cityscapes", "VOC_CLASSES"]
@@ -21,6 +21,7 @@ VOC_CLASSES = (
 )
 
 
+@READERS.decorator("voc")
 def read_voc(root: Path, *, split: str | None = "val") -> Dataset:
     """PASCAL VOC: ``JPEGImages/*.jpg`` with ``SegmentationClass/*.png`` (palette indices,
     255 = void) and optional ``SegmentationObject/*.png``; ``ImageSets/Segmentation/<split>.txt``
@@ -94,6 +95,7 @@ def _instance_masks(annotation: dict[str, Any], height: int, width: int, path: P
                           f"or RLE segmentation, got {error}") from None
 
 
+@READERS.decorator("coco")
 def read_coco(root: Path, *, images: str | Path | None = None) -> Dataset:
     """COCO instances: a JSON (``root`` itself, or the first ``*.json`` in ``root`` or
     ``root/annotations``) and its images (``images`` folder; default ``root/images``, the JSON's
@@ -148,6 +150,7 @@ def read_coco(root: Path, *, images: str | Path | None = None) -> Dataset:
     return Dataset(entries, load, "coco", tuple(names) if categories else ())
 
 
+@READERS.decorator("cityscapes")
 def read_cityscapes(root: Path, *, split: str = "val") -> Dataset:
     """Cityscapes-style: ``leftImg8bit/<split>/<city>/<name>_leftImg8bit.png`` with
     ``gtFine/<split>/<city>/<name>_gtFine_labelIds.png`` (and ``_instanceIds.png``)."""

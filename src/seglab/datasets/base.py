@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from seglab.core.errors import FormatError, InputError
+from seglab.core.registry_base import Registry
 
-__all__ = ["Sample", "Dataset", "read_dataset", "FORMATS", "read_mask", "read_image", "check_size"]
+__all__ = ["Sample", "Dataset", "read_dataset", "FORMATS", "READERS", "read_mask", "read_image", "check_size"]
 
 
 @dataclass
@@ -123,18 +124,10 @@ def check_size(image: np.ndarray, target: np.ndarray, path: Path) -> None:
                           f"got {target.shape[:2]}")
 
 
-def _readers() -> dict[str, Callable[..., Dataset]]:
-    from seglab.datasets import annotated, readers
-
-    return {
-        "folder": readers.read_folder,
-        "bsds": readers.read_bsds,
-        "isbi": readers.read_isbi,
-        "drive": readers.read_drive,
-        "voc": annotated.read_voc,
-        "coco": annotated.read_coco,
-        "cityscapes": annotated.read_cityscapes,
-    }
+#: Dataset reader by format name: ``reader(root, **options) -> Dataset``. A plugin adds a layout with
+#: ``@READERS.decorator("name")``; each built-in reader is one function in ``readers`` or ``annotated``.
+READERS: Registry[Callable[..., Dataset]] = Registry(
+    "format", builtins=("seglab.datasets.readers", "seglab.datasets.annotated"))
 
 
 FORMATS = ("folder", "bsds", "isbi", "drive", "voc", "coco", "cityscapes")
@@ -172,8 +165,8 @@ def read_dataset(root: str | Path, format: str, **options: Any) -> Dataset:
     """
     from seglab.core.validate import check_choice
 
-    check_choice("format", format, FORMATS)
+    check_choice("format", format, [*FORMATS, *(name for name in READERS.names() if name not in FORMATS)])
     root = Path(root)
     if not root.exists():
         raise InputError(f"dataset folder {str(root)!r} does not exist")
-    return _readers()[format](root, **options)
+    return READERS.get(format)(root, **options)

@@ -9,7 +9,7 @@ import numpy as np
 
 from seglab.core.errors import FormatError, InputError
 from seglab.core.image import IMAGE_SUFFIXES
-from seglab.datasets.base import Dataset, Sample, check_size, read_image, read_mask
+from seglab.datasets.base import READERS, Dataset, Sample, check_size, read_image, read_mask
 
 __all__ = ["read_folder", "read_bsds", "read_isbi", "read_drive", "list_images"]
 
@@ -53,6 +53,7 @@ def _load_pair(entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str,
     return image, target, meta
 
 
+@READERS.decorator("folder")
 def read_folder(root: Path, *, images: str = "images", masks: str = "masks") -> Dataset:
     """``root/images/*`` with ``root/masks/*`` matched by stem; label PNGs or 0/255 masks."""
     image_dir, mask_dir = root / images, root / masks
@@ -65,6 +66,7 @@ def read_folder(root: Path, *, images: str = "images", masks: str = "masks") -> 
     return Dataset(entries, load, "folder")
 
 
+@READERS.decorator("bsds")
 def read_bsds(root: Path, *, split: str = "val") -> Dataset:
     """BSDS500: ``images/<split>/*.jpg`` with ``groundTruth/<split>/*.mat`` (every annotator).
 
@@ -80,7 +82,7 @@ def read_bsds(root: Path, *, split: str = "val") -> Dataset:
     entries = _pair(list_images(image_dir), mats, lambda s: s, gt_dir)
 
     def load(entry: dict[str, Any]) -> Sample:
-        from seglab.metrics.bsds import load_bsds_ground_truth
+        from seglab.core.bsds_io import load_bsds_ground_truth
 
         image = read_image(entry["image_path"])
         segs, bounds = load_bsds_ground_truth(entry["target_path"])
@@ -93,6 +95,7 @@ def read_bsds(root: Path, *, split: str = "val") -> Dataset:
     return Dataset(entries, load, "bsds")
 
 
+@READERS.decorator("isbi")
 def read_isbi(root: Path, *, split: str = "train") -> Dataset:
     """ISBI 2012 EM membranes: ``<split>/image/*.png`` + ``<split>/label/*.png``
     (255 = cell interior -> 1, 0 = membrane -> 0)."""
@@ -109,6 +112,7 @@ def read_isbi(root: Path, *, split: str = "train") -> Dataset:
     return Dataset(entries, load, "isbi", ("membrane", "cell"))
 
 
+@READERS.decorator("drive")
 def read_drive(root: Path, *, split: str = "training") -> Dataset:
     """DRIVE: ``<split>/images/NN_<split>.tif``, ``1st_manual/NN_manual1.gif`` (1 = vessel) and
     ``mask/NN_<split>_mask.gif`` (the field of view, returned as ``valid_mask``)."""

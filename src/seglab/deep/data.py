@@ -239,8 +239,8 @@ class SegmentationDataset(Dataset):
         self.seed = seed
 
     def _transforms(self, crop: int, elastic: bool) -> Any:
-        from torchvision.transforms import v2
         from torchvision import tv_tensors
+        from torchvision.transforms import v2
 
         fill = {tv_tensors.Image: 0.0, tv_tensors.Mask: IGNORE}
         steps: list[Any] = []

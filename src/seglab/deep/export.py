@@ -51,13 +51,13 @@ def export_onnx(model: Any, path: str | Path, *, opset: int = 18, sample_size: i
     import torch
 
     from seglab.core.atomic import atomic_path
-    from seglab.deep.models import DeepModel, load
+    from seglab.deep.models import load
+    from seglab.deep.protocol import SegmentationModel
 
-    if not isinstance(model, DeepModel) and getattr(model, "arch", "") != "maskrcnn":
+    if not isinstance(model, SegmentationModel):
         model = load(model, device="cpu")
-    if getattr(model, "arch", "") == "maskrcnn":
-        raise InputError("model must be a semantic (smp) model for ONNX export, got a Mask R-CNN "
-                         "(use backend='torch')")
+    if not model.exportable:
+        return model.export(path)  # raises the model's own reason
     module = model.module.eval().to("cpu")
     example = torch.zeros(1, model.in_channels, sample_size, sample_size)
     path = Path(path)
@@ -96,7 +96,7 @@ def onnx_session(path: str | Path) -> Any:
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
     try:
         return ort.InferenceSession(str(path), options, providers=providers)
-    except Exception as error:  # onnxruntime raises its own exception types
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise FormatError(f"ONNX file {str(path)!r} must be a valid model, got {type(error).__name__}: {error}") from None
 
 

@@ -25,6 +25,7 @@ import torch
 
 from seglab.core.errors import InputError, expected
 from seglab.core.segmentation import Segmentation
+from seglab.deep.protocol import MODEL_LOADERS
 
 __all__ = [
     "BACKBONES",
@@ -149,9 +150,24 @@ class MaskRCNNModel:
         module = create_maskrcnn(len(names), weights=weights, **model_args)
         return cls(module, names, dict(model_args), seglab_version=__version__)
 
+    #: torchvision's detection models do not export to ONNX with dynamic sizes here; torch runs them.
+    exportable = False
+
     @property
     def task(self) -> str:
         return "instances"
+
+    def predict_instances(self, image: Any, *, threshold: float = 0.5, seed_threshold: float = 0.5,
+                          min_area: int = 8, device: str | None = None, **_: Any) -> Segmentation:
+        """:meth:`predict` with the ``model_instances`` method's names: ``threshold`` is the minimum
+        detection score, ``seed_threshold`` the mask threshold (``min_area`` and tiling options do
+        not apply to a detector)."""
+        return self.predict(image, score_threshold=threshold, mask_threshold=seed_threshold, device=device)
+
+    def export(self, path: str | Path, **_: Any) -> Path:
+        """Refused: see :attr:`exportable`."""
+        raise InputError("model must be a semantic (smp) model for ONNX export, got a Mask R-CNN "
+                         "(use backend='torch')")
 
     @property
     def classes(self) -> int:
@@ -211,6 +227,7 @@ class MaskRCNNModel:
                                                                 "arch": "maskrcnn"})
 
 
+@MODEL_LOADERS.decorator("maskrcnn")
 def from_checkpoint(data: dict[str, Any], path: str | Path, device: str | None = None) -> MaskRCNNModel:
     """A :class:`MaskRCNNModel` from a checkpoint dict (read by :func:`seglab.deep.models.read_checkpoint`)."""
     from seglab.deep.models import default_device

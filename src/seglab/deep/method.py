@@ -16,7 +16,7 @@ from seglab.core.errors import InputError
 from seglab.core.registry import register
 from seglab.core.segmentation import Segmentation
 
-__all__ = ["model_instances", "model_method"]
+__all__ = ["load_cached", "model_instances", "model_method"]
 
 
 @lru_cache(maxsize=4)
@@ -26,7 +26,23 @@ def _cached(path: str, mtime: float, device: str | None) -> Any:
     return load(path, device=device)
 
 
-@register("model", kind="deep")
+def load_cached(model: str | Path, device: str | None = None) -> Any:
+    """The checkpoint at ``model``, loaded once per path and modification time (what the methods use).
+
+    Raises
+    ------
+    InputError
+        No path given, or no such file.
+    """
+    if not model:
+        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
+    path = Path(model)
+    if not path.is_file():
+        raise InputError(f"model file {str(path)!r} does not exist")
+    return _cached(str(path.resolve()), path.stat().st_mtime, device)
+
+
+@register("model", kind="deep", tiling="model", web=False)
 def model_method(
     image: np.ndarray,
     *,
@@ -79,24 +95,19 @@ def model_method(
     --------
     >>> seg = seglab.segment("cells.png", "model", model="runs/cells/best.pt")  # doctest: +SKIP
     """
-    if not model:
-        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
-    path = Path(model)
-    if not path.is_file():
-        raise InputError(f"model file {str(path)!r} does not exist")
     from seglab.deep.predict import predict
 
-    loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
+    loaded = load_cached(model, device)
     if loaded.task == "instances":
         return model_instances(image, model=model, backend=backend, tile_size=tile_size, overlap=overlap,
                                tta=tta, batch_size=batch_size, device=device)
     seg = predict(loaded, image, tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
                   backend=backend, device=device)
-    seg.meta["model"] = str(path)
+    seg.meta["model"] = str(model)
     return seg
 
 
-@register("model_instances", kind="deep")
+@register("model_instances", kind="deep", web=False)
 def model_instances(
     image: np.ndarray,
     *,
@@ -144,22 +155,9 @@ def model_instances(
     --------
     >>> seg = seglab.segment("nuclei.png", "model_instances", model="runs/nuclei/best.pt")  # doctest: +SKIP
     """
-    if not model:
-        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
-    path = Path(model)
-    if not path.is_file():
-        raise InputError(f"model file {str(path)!r} does not exist")
-    loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
-    if loaded.arch == "maskrcnn":
-        seg = loaded.predict(image, score_threshold=threshold, mask_threshold=seed_threshold, device=device)
-    else:
-        from seglab.deep.instances import predict_instances
-
-        if loaded.task != "instances":
-            raise InputError(f"model must be an instance model (trained with task='instances'), "
-                             f"got a semantic model with classes {list(loaded.class_names)}")
-        seg = predict_instances(loaded, image, threshold=threshold, seed_threshold=seed_threshold,
-                                min_area=min_area, tile_size=tile_size, overlap=overlap, tta=tta,
-                                batch_size=batch_size, backend=backend, device=device)
-    seg.meta["model"] = str(path)
+    loaded = load_cached(model, device)
+    seg = loaded.predict_instances(image, threshold=threshold, seed_threshold=seed_threshold, min_area=min_area,
+                                   tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
+                                   backend=backend, device=device)
+    seg.meta["model"] = str(model)
     return seg

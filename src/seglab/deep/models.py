@@ -247,11 +247,37 @@ class DeepModel:
         """Write the checkpoint atomically; ``extra`` keys (optimizer state...) ride along."""
         return save_checkpoint(path, {**self.checkpoint(), **extra})
 
+    #: smp models export to ONNX (see :func:`seglab.deep.export.export_onnx`).
+    exportable = True
+
     def predict(self, image: Any, **kwargs: Any) -> Any:
         """Segment ``image``; see :func:`seglab.deep.predict.predict`."""
         from seglab.deep.predict import predict
 
         return predict(self, image, **kwargs)
+
+    def predict_instances(self, image: Any, *, threshold: float = 0.5, seed_threshold: float = 0.5,
+                          min_area: int = 8, **kwargs: Any) -> Any:
+        """Instances of a boundary model (``task="instances"``); see :func:`seglab.deep.instances.predict_instances`.
+
+        Raises
+        ------
+        InputError
+            A semantic model.
+        """
+        from seglab.deep.instances import predict_instances
+
+        if self.task != "instances":
+            raise InputError(f"model must be an instance model (trained with task='instances'), "
+                             f"got a semantic model with classes {list(self.class_names)}")
+        return predict_instances(self, image, threshold=threshold, seed_threshold=seed_threshold,
+                                 min_area=min_area, **kwargs)
+
+    def export(self, path: str | Path, **kwargs: Any) -> Path:
+        """ONNX with dynamic height and width; see :func:`seglab.deep.export.export_onnx`."""
+        from seglab.deep.export import export_onnx
+
+        return export_onnx(self, path, **kwargs)
 
 
 def save_checkpoint(path: str | Path, data: dict[str, Any]) -> Path:
@@ -279,7 +305,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise InputError(f"model file {str(path)!r} does not exist")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a broken file
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a broken file
         raise FormatError(f"model file {str(path)!r} must be a seglab checkpoint, got an unreadable file "
                           f"({type(error).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -311,11 +337,14 @@ def load(path: str | Path, *, device: str | None = None) -> DeepModel:
     InputError, FormatError
         Missing file, not a seglab checkpoint.
     """
-    data = read_checkpoint(path)
-    if data["arch"] == "maskrcnn":
-        from seglab.deep.maskrcnn import from_checkpoint
+    from seglab.deep.protocol import MODEL_LOADERS
 
-        return from_checkpoint(data, path, device)
+    data = read_checkpoint(path)
+    return MODEL_LOADERS.get(data["arch"])(data, path, device)
+
+
+def _load_smp(data: dict[str, Any], path: str | Path, device: str | None) -> DeepModel:
+    """A :class:`DeepModel` (an smp architecture) from a checkpoint dict."""
     module = create_model(data["arch"], **data["model_args"])
     module.load_state_dict(data["state_dict"])
     module.eval().to(device or default_device())
@@ -334,6 +363,13 @@ def load(path: str | Path, *, device: str | None = None) -> DeepModel:
     )
 
 
+def _register_smp_loaders() -> None:
+    from seglab.deep.protocol import MODEL_LOADERS
+
+    for name in ARCHITECTURES:
+        MODEL_LOADERS.add(name, _load_smp, origin=f"{__name__}._load_smp")
+
+
 def default_device() -> str:
     """``"cuda"`` when a GPU is usable, else ``"cpu"``."""
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -350,3 +386,6 @@ def set_threads() -> None:
     wanted = max(1, min(cores, int(os.environ.get("SEGLAB_THREADS", cores))))
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
+
+
+_register_smp_loaders()

@@ -47,18 +47,11 @@ def tile_starts(length: int, tile: int, stride: int) -> list[int]:
     return starts
 
 
-def _ramp(length: int, overlap: int) -> np.ndarray:
-    ramp = np.ones(length, np.float32)
-    if overlap > 0:
-        edge = (np.arange(overlap, dtype=np.float32) + 1) / (overlap + 1)
-        ramp[:overlap] = edge
-        ramp[length - overlap:] = np.minimum(ramp[length - overlap:], edge[::-1])
-    return ramp
-
-
 def blend_window(height: int, width: int, overlap: int) -> np.ndarray:
     """(height, width) float32 weights: 1 inside, a linear ramp over ``overlap`` pixels at each edge."""
-    return np.outer(_ramp(height, overlap), _ramp(width, overlap))
+    from seglab.core.tiles import edge_ramp
+
+    return np.outer(edge_ramp(height, True, True, overlap), edge_ramp(width, True, True, overlap))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -85,39 +78,38 @@ def _pad_to(data: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.pad(data, ((0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
 
 
+def _round32(n: int) -> int:
+    return int(np.ceil(n / 32) * 32)
+
+
 def predict_probabilities(
     data: np.ndarray, run: Runner, classes: int, *, tile_size: int = 512, overlap: int = 64,
     tta: bool = False, batch_size: int = 4,
 ) -> np.ndarray:
-    """Blend tile predictions of a normalised (C, H, W) array into (classes, H, W) float32 probabilities."""
+    """Blend window predictions of a normalised (C, H, W) array into (classes, H, W) float32 probabilities.
+
+    Windows are at most ``tile_size`` (rounded up to a multiple of 32) and neighbours share
+    ``overlap`` pixels, blended by :func:`seglab.core.tiles.blend_strips` (the tiler's blender).
+    Each batch of windows is padded by reflection to a multiple of 32 and cropped back.
+    """
+    from seglab.core.tiles import ArrayWindows, blend_strips
+
     _, height, width = data.shape
-    tile = int(np.ceil(tile_size / 32) * 32)
-    tile_h = min(tile, int(np.ceil(height / 32) * 32))
-    tile_w = min(tile, int(np.ceil(width / 32) * 32))
-    padded = _pad_to(data, max(height, tile_h), max(width, tile_w))
-    full_h, full_w = padded.shape[1:]
-    over = min(overlap, tile_h // 2, tile_w // 2)
-    window = blend_window(tile_h, tile_w, over)
-    ys = tile_starts(full_h, tile_h, max(1, tile_h - over))
-    xs = tile_starts(full_w, tile_w, max(1, tile_w - over))
+    tile = _round32(tile_size)
+    halo = min(overlap, tile // 2) // 2
+    core = max(tile - 2 * halo, 1)
+
+    def predict_windows(windows: list[np.ndarray]) -> list[np.ndarray]:
+        shape_h = _round32(max(w.shape[1] for w in windows))
+        shape_w = _round32(max(w.shape[2] for w in windows))
+        batch = np.stack([_pad_to(w, shape_h, shape_w) for w in windows])
+        probs = _run_tta(run, np.ascontiguousarray(batch, np.float32), tta)
+        return [p[:, :w.shape[1], :w.shape[2]] for p, w in zip(probs, windows)]
+
     out = np.empty((classes, height, width), np.float32)
-    acc = np.zeros((classes, tile_h, full_w), np.float32)
-    weight = np.zeros((tile_h, full_w), np.float32)
-    for k, y in enumerate(ys):
-        for start in range(0, len(xs), batch_size):
-            group = xs[start:start + batch_size]
-            batch = np.stack([padded[:, y:y + tile_h, x:x + tile_w] for x in group])
-            probs = _run_tta(run, batch, tta)
-            for x, prob in zip(group, probs):
-                acc[:, :, x:x + tile_w] += prob * window
-                weight[:, x:x + tile_w] += window
-        done = (ys[k + 1] - y) if k + 1 < len(ys) else tile_h
-        rows = slice(y, min(y + done, height))
-        n = rows.stop - rows.start
-        if n > 0:
-            out[:, rows] = acc[:, :n, :width] / weight[None, :n, :width]
-        acc = np.concatenate([acc[:, done:], np.zeros((classes, done, full_w), np.float32)], axis=1)
-        weight = np.concatenate([weight[done:], np.zeros((done, full_w), np.float32)], axis=0)
+    for y0, y1, probs in blend_strips(ArrayWindows(data, channels_first=True), predict_windows, tile=core,
+                                      halo=halo, batch_size=batch_size):
+        out[:, y0:y1] = probs
     return out
 
 
@@ -221,8 +213,8 @@ def resolve_backend(backend: str, model: Any, device: str | None = None) -> str:
     """``"torch"`` or ``"onnx"`` for ``backend`` in {"auto", "torch", "onnx"}.
 
     ``"auto"`` is ONNX Runtime (2-4.5x faster than eager on CPU, probabilities within 1e-5)
-    when onnxruntime and onnx are installed, the model is exportable (not a Mask R-CNN) and it
-    runs on the CPU; torch otherwise.
+    when onnxruntime and onnx are installed, the model is ``exportable`` (a Mask R-CNN is not)
+    and it runs on the CPU; torch otherwise.
     """
     import importlib.util
 
@@ -230,7 +222,7 @@ def resolve_backend(backend: str, model: Any, device: str | None = None) -> str:
         raise expected("backend", "one of 'auto', 'torch', 'onnx'", backend)
     if backend != "auto":
         return backend
-    if getattr(model, "arch", "") == "maskrcnn":
+    if not getattr(model, "exportable", False):
         return "torch"
     if device is None:
         device = next(model.module.parameters()).device.type

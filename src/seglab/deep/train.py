@@ -21,7 +21,14 @@ import numpy as np
 import torch
 
 from seglab.core.errors import InputError, expected
-from seglab.deep.data import IGNORE, Pair, SegmentationDataset, normalization_stats, read_labelled, split_pairs
+from seglab.deep.data import (
+    IGNORE,
+    Pair,
+    SegmentationDataset,
+    normalization_stats,
+    read_labelled,
+    split_pairs,
+)
 from seglab.deep.losses import confusion, make_loss, scores_from_confusion
 from seglab.deep.models import DeepModel, default_device, read_checkpoint, set_threads
 
@@ -208,12 +215,11 @@ class _Bar:
     def __init__(self, total: int, quiet: bool) -> None:
         self.progress = None
         if not quiet:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            from seglab.cli.common import console
-
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=console(), transient=False)
+                                     TimeElapsedColumn(), console=Console(stderr=True), transient=False)
             self.task = self.progress.add_task("training", total=total)
             self.progress.start()
         self.epoch = 0

@@ -19,26 +19,53 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seglab.core.errors import InputError
+from seglab.core.registry_base import Registry
+from seglab.formats._common import BACKGROUND_NAMES
 
-__all__ = ["FORMATS", "format_names", "get_format", "read", "write"]
+__all__ = ["BACKGROUND_NAMES", "FORMATS", "FORMAT_REGISTRY", "FormatInfo", "format_names", "get_format", "read", "write"]
 
-#: Format name -> (module, writer, reader, whether the target is one file).
-FORMATS: dict[str, tuple[str, str, str, bool]] = {
-    "coco": ("seglab.formats.coco", "to_coco", "from_coco", True),
-    "voc": ("seglab.formats.voc", "to_voc", "from_voc", False),
-    "yolo": ("seglab.formats.yolo", "to_yolo", "from_yolo", False),
-    "labelme": ("seglab.formats.labelme", "to_labelme", "from_labelme", False),
-    "png": ("seglab.formats.png", "to_png", "from_png", False),
-}
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """An annotation format: the module with its writer and reader, imported on first use.
+
+    ``single_file``: the target is one file (COCO's JSON) rather than a folder.
+    """
+
+    name: str
+    module: str
+    writer: str
+    reader: str
+    single_file: bool = False
+
+    def functions(self) -> tuple[Callable[..., Path], Callable[..., list[tuple[Path, Any]]]]:
+        """``(to_X, from_X)``."""
+        module = importlib.import_module(self.module)
+        return getattr(module, self.writer), getattr(module, self.reader)
+
+
+#: Annotation formats by name; a plugin adds one with ``FORMAT_REGISTRY.add(name, FormatInfo(...))``.
+FORMAT_REGISTRY: Registry[FormatInfo] = Registry("format")
+for _info in (
+    FormatInfo("coco", "seglab.formats.coco", "to_coco", "from_coco", True),
+    FormatInfo("voc", "seglab.formats.voc", "to_voc", "from_voc"),
+    FormatInfo("yolo", "seglab.formats.yolo", "to_yolo", "from_yolo"),
+    FormatInfo("labelme", "seglab.formats.labelme", "to_labelme", "from_labelme"),
+    FormatInfo("png", "seglab.formats.png", "to_png", "from_png"),
+):
+    FORMAT_REGISTRY.add(_info.name, _info, origin=f"{_info.module}.{_info.writer}")
+
+#: The same registry under its old name (``sorted(FORMATS)`` lists the names).
+FORMATS = FORMAT_REGISTRY
 
 
 def format_names() -> list[str]:
     """The format names, sorted."""
-    return sorted(FORMATS)
+    return FORMAT_REGISTRY.names()
 
 
 def get_format(name: str) -> tuple[Callable[..., Path], Callable[..., list[tuple[Path, Any]]]]:
@@ -49,15 +76,7 @@ def get_format(name: str) -> tuple[Callable[..., Path], Callable[..., list[tuple
     InputError
         For an unknown name, listing the choices.
     """
-    from seglab.core.registry import suggest
-
-    if not isinstance(name, str) or name.lower() not in FORMATS:
-        raise InputError(
-            f"format must be one of {', '.join(format_names())}, got {name!r}{suggest(name, format_names())}"
-        )
-    module_name, writer, reader, _ = FORMATS[name.lower()]
-    module = importlib.import_module(module_name)
-    return getattr(module, writer), getattr(module, reader)
+    return FORMAT_REGISTRY.get(name).functions()
 
 
 def write(items: Any, target: Any, format: str, **options: Any) -> Path:
@@ -71,7 +90,7 @@ def read(target: Any, format: str, **options: Any) -> list[tuple[Path, Any]]:
 
 
 def __getattr__(name: str) -> Any:
-    for module_name, writer, reader, _ in FORMATS.values():
-        if name in (writer, reader):
-            return getattr(importlib.import_module(module_name), name)
+    for info in FORMAT_REGISTRY.values():
+        if name in (info.writer, info.reader):
+            return getattr(importlib.import_module(info.module), name)
     raise AttributeError(f"module 'seglab.formats' has no attribute {name!r}")

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from seglab.core.errors import InputError
-from seglab.core.registry import MethodInfo, check_params, describe_function, suggest
+from seglab.core.registry import MethodInfo, check_params, describe_function
+from seglab.core.registry_base import Registry
 from seglab.core.validate import as_image, as_mask
 
-__all__ = ["register_inpaint", "inpaint", "inpaint_methods", "get_inpaint_method", "DEFAULT_METHOD"]
+__all__ = ["INPAINT_METHODS", "register_inpaint", "inpaint", "inpaint_methods", "get_inpaint_method", "DEFAULT_METHOD"]
 
 #: The method used when none is named: the average of telea and biharmonic, plus the patch fill
 #: for holes wider than 24 px (see :mod:`seglab.inpaint.auto` and docs/inpainting.md).
@@ -43,8 +44,9 @@ class _Entry:
     margin: MarginFn
 
 
-_REGISTRY: dict[str, _Entry] = {}
-_LOADED = False
+#: Inpainting methods by name (an entry holds the method's description and its margin rule).
+INPAINT_METHODS: Registry[_Entry] = Registry("inpainting method", builtins=_BUILTIN_MODULES)
+_REGISTRY = INPAINT_METHODS._entries  # the entries by name, for the built-ins that combine others
 
 
 def register_inpaint(name: str, *, margin: MarginFn | int = 8) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
@@ -62,20 +64,10 @@ def register_inpaint(name: str, *, margin: MarginFn | int = 8) -> Callable[[Call
 
     def decorator(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         info = describe_function(name, "inpaint", function, inputs=2)  # the image and the mask
-        _REGISTRY[name] = _Entry(info, margin_fn)
+        INPAINT_METHODS.add(name, _Entry(info, margin_fn), origin=f"{function.__module__}.{function.__qualname__}")
         return function
 
     return decorator
-
-
-def _load_builtins() -> None:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        import importlib
-
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
 
 
 def inpaint_methods() -> list[MethodInfo]:
@@ -87,8 +79,7 @@ def inpaint_methods() -> list[MethodInfo]:
     >>> [m.name for m in inpaint_methods()]
     ['auto', 'biharmonic', 'blend', 'exemplar', 'ns', 'patch', 'telea']
     """
-    _load_builtins()
-    return [_REGISTRY[name].info for name in sorted(_REGISTRY)]
+    return [entry.info for entry in INPAINT_METHODS.values()]
 
 
 def get_inpaint_method(name: str) -> MethodInfo:
@@ -99,13 +90,7 @@ def get_inpaint_method(name: str) -> MethodInfo:
     InputError
         If no method has that name (the message lists the choices and the closest match).
     """
-    _load_builtins()
-    if not isinstance(name, str) or name.lower() not in _REGISTRY:
-        choices = sorted(_REGISTRY)
-        raise InputError(
-            f"inpainting method must be one of {', '.join(choices)}, got {name!r}{suggest(name, choices)}"
-        )
-    return _REGISTRY[name.lower()].info
+    return INPAINT_METHODS.get(name).info
 
 
 def inpaint(image: Any, mask: Any, method: str = DEFAULT_METHOD, **params: Any) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from seglab.core.bsds_io import load_bsds_ground_truth
 from seglab.core.errors import FormatError, InputError, expected
 from seglab.metrics.boundary import MAX_DIST, BoundaryCounts, boundary_counts, summarize_boundaries
 from seglab.metrics.region import RegionCounts, region_counts, summarize_regions, ucm_to_segmentations
@@ -37,28 +38,6 @@ __all__ = [
     "load_bsds_ground_truth",
     "load_bsds_prediction",
 ]
-
-
-def load_bsds_ground_truth(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Segmentations and boundary maps of every annotator from a BSDS ``groundTruth`` .mat.
-
-    Raises
-    ------
-    FormatError
-        If the file cannot be read or has no ``groundTruth`` cell.
-    """
-    from scipy.io import loadmat
-
-    try:
-        cells = loadmat(str(path))["groundTruth"][0]
-        segs = [np.asarray(c["Segmentation"][0, 0]) for c in cells]
-        bounds = [np.asarray(c["Boundaries"][0, 0]) > 0 for c in cells]
-    except Exception as error:  # noqa: BLE001 - any failure of a broken file
-        raise FormatError(f"BSDS ground truth {str(path)!r} must be a .mat with a 'groundTruth' cell "
-                          f"of Segmentation / Boundaries, got an unreadable file ({error})") from None
-    if not segs:
-        raise FormatError(f"BSDS ground truth {str(path)!r} must hold at least one annotator, got none")
-    return segs, bounds
 
 
 def load_bsds_prediction(path: str | Path, *, kind: str = "auto") -> Any:

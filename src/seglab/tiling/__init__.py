@@ -11,17 +11,22 @@
 - Large TIFFs are read lazily (tifffile + zarr); labels are written as a tiled TIFF
   (:func:`read_labels` reads a window back).
 
+How a method tiles is what it declared at registration (``tiling=``, ``halo=``; see
+:data:`seglab.core.registry.TILING_MODES`); nothing here names a method.
+
 See ``docs/scale.md``.
 """
 
-from seglab.tiling._engine import PIXELWISE, plan_method, segment_tiled
-from seglab.tiling._global import Tile, global_otsu, otsu_from_histogram_u8, tile_grid
+from typing import Any
+
+from seglab.tiling._engine import pixelwise_methods, plan_method, segment_tiled
+from seglab.tiling._global import GLOBAL_PASSES, Tile, global_otsu, otsu_from_histogram_u8, tile_grid
 from seglab.tiling._io import LazyImage, open_image, read_labels, write_tiled_tiff
 from seglab.tiling._stitch import TilePlan, merge_tables, run_tile
 from seglab.tiling.blend import blend_strips, blend_tiles
 
 __all__ = [
-    "PIXELWISE",
+    "GLOBAL_PASSES",
     "LazyImage",
     "Tile",
     "TilePlan",
@@ -31,6 +36,7 @@ __all__ = [
     "merge_tables",
     "open_image",
     "otsu_from_histogram_u8",
+    "pixelwise_methods",
     "plan_method",
     "read_labels",
     "run_tile",
@@ -38,3 +44,9 @@ __all__ = [
     "tile_grid",
     "write_tiled_tiff",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PIXELWISE":  # the old constant, now read from the methods' declarations
+        return pixelwise_methods()
+    raise AttributeError(f"module 'seglab.tiling' has no attribute {name!r}")

@@ -16,41 +16,56 @@ import numpy as np
 
 from seglab.core.errors import InputError
 from seglab.core.segmentation import Segmentation, json_safe
-from seglab.tiling._global import Tile, TileMap, global_otsu, tile_grid
+from seglab.tiling._global import GLOBAL_PASSES, Tile, TileMap, tile_grid
 from seglab.tiling._io import LazyImage, label_dtype, open_image, write_tiled_tiff
 from seglab.tiling._stitch import TilePlan, TileResult, merge_tables, run_tile
 
-__all__ = ["plan_method", "segment_tiled"]
+__all__ = ["pixelwise_methods", "plan_method", "segment_tiled"]
 
-#: Methods whose result at a pixel depends only on that pixel and global parameters.
-PIXELWISE = ("otsu", "threshold", "adaptive")
+def pixelwise_methods() -> tuple[str, ...]:
+    """Methods registered as tiling exactly (``tiling="pixel"`` or ``"global"``)."""
+    from seglab.core.registry import methods
+
+    return tuple(info.name for info in methods() if info.tiling in ("pixel", "global"))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PIXELWISE":  # the old constant, now read from the registry's declarations
+        return pixelwise_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def plan_method(method: str, image: LazyImage, params: dict[str, Any], *, tile: int, halo: int,
                 connected: bool, map_tiles: TileMap | None = None, source: Any = None
                 ) -> tuple[TilePlan, dict[str, Any]]:
-    """How ``method`` runs on tiles: global parameters first (Otsu), the halo it needs, and the joining mode.
+    """How ``method`` runs on tiles, from what it declared at registration (``tiling``, ``halo``).
 
-    ``map_tiles`` and ``source`` (the image's path) run the pass over the tiles that global
-    parameters need on workers; by default it runs here.
+    A ``"global"`` method's pass over the whole image runs first (:data:`GLOBAL_PASSES`, e.g.
+    Otsu's streamed histogram); ``map_tiles`` and ``source`` (the image's path) run it on
+    workers; by default it runs here.
+
+    Raises
+    ------
+    InputError
+        The method cannot be tiled (``tiling="none"``), or its global pass refuses the parameters.
     """
     from seglab.core.registry import check_params, get_method
 
     info = get_method(method)
     check_params(info, params)
+    if info.tiling == "none":
+        raise InputError(f"method {info.name!r} must see the whole image (it is registered with tiling='none'), "
+                         "so it cannot run tiled; run it without --tiled / segment_tiled")
+    if info.tiling == "model":
+        raise InputError(f"method {info.name!r} is a deep model: segment_tiled blends its probabilities itself")
     meta: dict[str, Any] = {}
     name, tile_params = info.name, dict(params)
-    if info.name == "otsu":
-        found = global_otsu(image, tile, map_tiles, source)
-        if "constant" in found:
-            raise InputError(f"image must not be constant for tiled otsu, got every pixel {found['constant']:g}")
-        name, tile_params = "threshold", {"value": found["value"], "invert": bool(params.get("invert", False))}
-        meta["threshold"] = found["value"]
-    elif info.name == "threshold" and params.get("kind", "fixed") != "fixed":
-        raise InputError(f"threshold kind must be 'fixed' for tiled processing (or use otsu), got {params['kind']!r}")
-    if info.name == "adaptive":
-        halo = max(halo, int(params.get("block_size", 35)) // 2 + 1)
-    if info.name in PIXELWISE:
+    halo = info.tile_halo(params, halo)
+    if info.tiling == "global":
+        name, tile_params, meta = GLOBAL_PASSES.get(info.name)(image, params, tile=tile, map_tiles=map_tiles,
+                                                               source=source)
+        halo = get_method(name).tile_halo(tile_params, halo)
+    if info.tiling in ("pixel", "global"):
         mode = "components" if connected else "pixel"
     else:
         mode = "regions"
@@ -133,11 +148,13 @@ def segment_tiled(
     workers = check_int("workers", workers, minimum=1)
     start = time.perf_counter()
     lazy = open_image(image)
-    if method == "model":
+    from seglab.core.registry import get_method
+
+    if get_method(method).tiling == "model":
         if workers > 1 or client is not None:
-            raise InputError("workers and client must be left out for method 'model' (its tiles run as batches "
-                             f"on one device), got workers={workers}, client={client!r}")
-        return _segment_tiled_deep(lazy, out_path, tile=tile, halo=halo, start=start, params=params)
+            raise InputError(f"workers and client must be left out for method {method!r} (its tiles run as "
+                             f"batches on one device), got workers={workers}, client={client!r}")
+        return _segment_tiled_deep(lazy, out_path, method=method, tile=tile, halo=halo, start=start, params=params)
     source = lazy.path if (workers > 1 or client is not None) else lazy
     if source is None:
         raise InputError("image must be a file for workers > 1 or a Dask client, got an array")
@@ -149,7 +166,9 @@ def segment_tiled(
                     shape=[lazy.height, lazy.width])
         store = _Store(Path(scratch), keep_in_memory=out_path is None)
         results = {}
+        names: tuple[str, ...] = ()
         for result in map_tiles(partial(run_tile, source, plan=plan, width=lazy.width), tiles):
+            names = names or result.class_names
             store.put(result)
             result.labels = None  # stitching needs only the seam bands and tables
             results[(result.tile.row, result.tile.col)] = result
@@ -163,7 +182,7 @@ def segment_tiled(
             labels = np.zeros((lazy.height, lazy.width), np.int32)
             for t, block in zip(tiles, final):
                 labels[t.core[0]:t.core[1], t.core[2]:t.core[3]] = block
-            return _as_segmentation(labels, plan, count, meta)
+            return _as_segmentation(labels, plan, count, meta, names)
         out = Path(out_path)
         write_tiled_tiff(out, (lazy.height, lazy.width), tile, label_dtype(count), final)
     meta["time_s"] = round(time.perf_counter() - start, 3)
@@ -173,19 +192,19 @@ def segment_tiled(
     return out
 
 
-def _segment_tiled_deep(lazy: LazyImage, out_path: Any, *, tile: int, halo: int, start: float,
+def _segment_tiled_deep(lazy: LazyImage, out_path: Any, *, method: str, tile: int, halo: int, start: float,
                         params: dict[str, Any]) -> Segmentation | Path:
     """A deep model: blended probabilities, labels = class index (region i is class i)."""
     from seglab.core.registry import check_params, get_method
     from seglab.tiling._deep import deep_label_tiles, model_class_names
 
-    check_params(get_method("model"), params)
+    check_params(get_method(method), params)
     if "model" not in params:
-        raise InputError("parameter 'model' of method 'model' must be a checkpoint path, got nothing")
+        raise InputError(f"parameter 'model' of method {method!r} must be a checkpoint path, got nothing")
     names = model_class_names(params)
     tiles = tile_grid(lazy.shape, tile, 0)
     blocks = deep_label_tiles(lazy, params, tile=tile, halo=halo)
-    meta = {"method": "model", "params": json_safe(params), "tile": tile, "halo": halo, "mode": "blend",
+    meta = {"method": method, "params": json_safe(params), "tile": tile, "halo": halo, "mode": "blend",
             "shape": [lazy.height, lazy.width], "n_regions": len(names) - 1}
     if out_path is None:
         labels = np.zeros((lazy.height, lazy.width), np.int32)
@@ -244,7 +263,7 @@ def tile_mapper(workers: int, client: Any) -> Iterator[TileMap]:
     elif workers > 1:
         import concurrent.futures as cf
 
-        from seglab.batch._run import pool_context
+        from seglab.core.parallel import pool_context
 
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
             def on_pool(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
@@ -256,13 +275,11 @@ def tile_mapper(workers: int, client: Any) -> Iterator[TileMap]:
         yield lambda function, items: map(function, items)
 
 
-def _as_segmentation(labels: np.ndarray, plan: TilePlan, count: int, meta: dict[str, Any]) -> Segmentation:
-    if plan.mode == "pixel" and plan.method == "threshold":
-        from seglab.classical._regions import FOREGROUND_NAMES
-
-        return Segmentation(labels, class_ids=np.array([1]), class_names=FOREGROUND_NAMES, meta=meta)
-    if plan.mode == "components" and plan.method == "threshold":
-        from seglab.classical._regions import FOREGROUND_NAMES
-
-        return Segmentation(labels, class_ids=np.ones(count, np.int64), class_names=FOREGROUND_NAMES, meta=meta)
+def _as_segmentation(labels: np.ndarray, plan: TilePlan, count: int, meta: dict[str, Any],
+                     names: tuple[str, ...]) -> Segmentation:
+    """The stitched labels with the class names the tiles' method gave (pixel-wise methods label by class)."""
+    if plan.mode == "pixel" and 0 < count < len(names):
+        return Segmentation(labels, class_ids=np.arange(1, count + 1), class_names=names, meta=meta)
+    if plan.mode == "components" and len(names) == 2 and count:  # one foreground class, split into components
+        return Segmentation(labels, class_ids=np.ones(count, np.int64), class_names=names, meta=meta)
     return Segmentation(labels, meta=meta)

@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from seglab.core.errors import InputError
+from seglab.core.registry_base import Registry
+from seglab.core.tiles import Tile, tile_grid
 from seglab.tiling._io import LazyImage
 
-__all__ = ["Tile", "TileMap", "global_otsu", "gray_counts", "gray_histogram", "gray_range",
-           "otsu_from_histogram_u8", "tile_grid"]
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One tile: ``core`` is the part it owns in the output, ``window`` the core plus the halo (clipped)."""
-
-    row: int
-    col: int
-    core: tuple[int, int, int, int]    # y0, y1, x0, x1
-    window: tuple[int, int, int, int]  # y0, y1, x0, x1
-
-    @property
-    def inner(self) -> tuple[slice, slice]:
-        """The core as slices into the window's array."""
-        return (slice(self.core[0] - self.window[0], self.core[1] - self.window[0]),
-                slice(self.core[2] - self.window[2], self.core[3] - self.window[2]))
-
-
-def tile_grid(shape: tuple[int, ...], tile: int, halo: int) -> list[Tile]:
-    """Tiles of ``tile`` x ``tile`` (edge ones smaller) in row-major order, windows grown by ``halo``."""
-    height, width = int(shape[0]), int(shape[1])
-    tiles = []
-    for i in range(math.ceil(height / tile)):
-        for j in range(math.ceil(width / tile)):
-            y0, x0 = i * tile, j * tile
-            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
-            window = (max(0, y0 - halo), min(height, y1 + halo), max(0, x0 - halo), min(width, x1 + halo))
-            tiles.append(Tile(i, j, (y0, y1, x0, x1), window))
-    return tiles
+__all__ = ["GLOBAL_PASSES", "GlobalPass", "Tile", "TileMap", "global_otsu", "gray_counts", "gray_histogram",
+           "gray_range", "otsu_from_histogram_u8", "tile_grid"]
 
 
 #: ``map_tiles(function, items)``: yields ``function(item)`` for each item, in any order, here or in
@@ -137,11 +109,36 @@ def global_otsu(image: LazyImage, tile: int, map_tiles: TileMap | None = None, s
 
 
 def _float_level(counts: np.ndarray, edges: np.ndarray) -> float:
-    """The float-image rule of :func:`seglab.classical.threshold.otsu`: Otsu on a 256-bin histogram,
-    thresholding at the upper edge of the chosen bin."""
-    from skimage.filters import threshold_otsu
+    """The float-image rule of :func:`seglab.classical.threshold.otsu` (the same function, not a copy)."""
+    from seglab.classical.threshold import otsu_level_from_histogram
 
-    from seglab.classical.threshold import _bin_index  # the same rule, not a copy of it
+    return otsu_level_from_histogram(counts, edges)
 
-    centers = (edges[:-1] + edges[1:]) / 2
-    return float(edges[_bin_index(threshold_otsu(hist=(counts, centers)), centers) + 1])
+
+# ---------------------------------------------------------------------------- global passes
+#: ``pass(image, params, *, tile, map_tiles, source) -> (method, params, meta)``: what each tile
+#: runs once the whole image has been seen (see :data:`GLOBAL_PASSES`).
+GlobalPass = Callable[..., tuple[str, dict[str, Any], dict[str, Any]]]
+
+#: The whole-image pass of each method registered with ``tiling="global"``, by method name. A
+#: plugin method that tiles this way registers its pass here too.
+GLOBAL_PASSES: Registry[GlobalPass] = Registry("global pass")
+
+
+@GLOBAL_PASSES.decorator("otsu")
+def otsu_pass(image: LazyImage, params: dict[str, Any], *, tile: int, map_tiles: TileMap | None = None,
+              source: Any = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Otsu: the threshold from a histogram streamed over the tiles, then a fixed threshold per tile."""
+    found = global_otsu(image, tile, map_tiles, source)
+    if "constant" in found:
+        raise InputError(f"image must not be constant for tiled otsu, got every pixel {found['constant']:g}")
+    tile_params = {"value": found["value"], "invert": bool(params.get("invert", False))}
+    return "threshold", tile_params, {"threshold": found["value"]}
+
+
+@GLOBAL_PASSES.decorator("threshold")
+def threshold_pass(image: LazyImage, params: dict[str, Any], **_: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A fixed threshold needs no pass; the automatic kinds are not streamed (yet)."""
+    if params.get("kind", "fixed") != "fixed":
+        raise InputError(f"threshold kind must be 'fixed' for tiled processing (or use otsu), got {params['kind']!r}")
+    return "threshold", dict(params), {}

@@ -88,7 +88,7 @@ def _open_tiff(path: Path) -> LazyImage:
     try:
         store = tifffile.imread(path, aszarr=True, key=0)
         array = zarr.open(store, mode="r")
-    except Exception as error:  # tifffile raises many types for broken files
+    except Exception as error:  # noqa: BLE001 - tifffile raises many types for broken files
         raise FormatError(f"TIFF file {str(path)!r} could not be read lazily: {error}") from None
     if isinstance(array, zarr.Group):  # pyramidal TIFF: level 0
         array = array["0"]

@@ -39,6 +39,7 @@ class TileResult:
     first: np.ndarray | None = None          # (count,) global raster index of each id's first core pixel
     classes: np.ndarray | None = None        # (count + 1,) class of each local id (components)
     bands: dict[str, np.ndarray] = field(default_factory=dict)  # seam strips, see _bands
+    class_names: tuple[str, ...] = ()        # what the tile's method called its classes
 
 
 def run_tile(source: Any, tile: Tile, plan: TilePlan, width: int) -> TileResult:
@@ -53,7 +54,7 @@ def run_tile(source: Any, tile: Tile, plan: TilePlan, width: int) -> TileResult:
     labels = seg.labels
     core = np.ascontiguousarray(labels[tile.inner])
     if plan.mode == "pixel":
-        return TileResult(tile, core, int(core.max(initial=0)))
+        return TileResult(tile, core, int(core.max(initial=0)), class_names=tuple(seg.class_names))
     if plan.mode == "components":
         from skimage.measure import label
 
@@ -61,7 +62,7 @@ def run_tile(source: Any, tile: Tile, plan: TilePlan, width: int) -> TileResult:
         count = int(components.max(initial=0))
         classes = np.zeros(count + 1, np.int32)
         classes[components.ravel()] = core.ravel()
-        result = TileResult(tile, components, count, classes=classes)
+        result = TileResult(tile, components, count, classes=classes, class_names=tuple(seg.class_names))
         # copies, so that the tile's label array is freed once it is stored
         result.bands = {"top": components[0].copy(), "bottom": components[-1].copy(),
                         "left": components[:, 0].copy(), "right": components[:, -1].copy()}

@@ -160,14 +160,15 @@ def _image_routes(app: FastAPI, project: Project) -> None:
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         from seglab import __version__
+        from seglab.formats import format_names
 
-        return {"name": project.root.name, "version": __version__, "formats": ["coco", "voc", "yolo", "labelme", "png"]}
+        return {"name": project.root.name, "version": __version__, "formats": format_names()}
 
     @app.get("/api/methods")
     def methods() -> list[dict[str, Any]]:
         from seglab.core.registry import methods as all_methods
 
-        return [m.to_dict() for m in all_methods()]
+        return [m.to_dict() for m in all_methods() if m.web]  # what each method declared it allows
 
     @app.get("/api/images")
     def images() -> list[dict[str, Any]]:
@@ -288,16 +289,31 @@ def coerce_params(info: Any, params: dict[str, Any]) -> dict[str, Any]:
     return typed
 
 
+#: Methods the page may run with a project model's name (``DIR/.seglab/models/NAME``) as ``model``.
+PROJECT_MODEL_METHODS = ("model", "model_instances")
+
+
+def _names_a_model(value: Any) -> bool:
+    """True for something shaped like a model name (a path never is: no ``/``, ``\\`` or ``.``)."""
+    from seglab.web.learn import NAME
+
+    return isinstance(value, str) and bool(NAME.match(value))
+
+
 def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[str, Any]:
     from seglab.core.registry import get_method, segment
 
     method = get_method(body.method)
-    if method.kind == "deep":  # a model is named, one of the project's own: never a server path
+    if method.name in PROJECT_MODEL_METHODS and _names_a_model(body.params.get("model")):
+        # the project's own models, by name: never a server path
         from seglab.web.learn import model_path
 
         given = dict(body.params)
-        path = model_path(project.root, given.pop("model", None))
+        path = model_path(project.root, given.pop("model"))
         params = {**coerce_params(method, given), "model": str(path)}
+    elif not method.web:
+        raise InputError(f"method must be one the annotator may run, got {method.name!r} "
+                         "(registered with web=False)")
     else:
         params = coerce_params(method, body.params)
     seg = segment(project.pixels(info), method.name, **params)

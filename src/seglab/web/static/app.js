@@ -494,14 +494,25 @@ $("help-button").onclick = () => toggleHelp();
 $("help-close").onclick = () => toggleHelp(false);
 $("image-filter").addEventListener("change", () => { state.filter = $("image-filter").value; renderImages(); });
 
-// The click tool runs "prompt" when the server has it, otherwise the methods that take a point.
+// The click tool runs "prompt" when the server lists it, else the methods that declared a point
+// prompt ("points" / "seeds" in their `prompts`), plus the superpixel methods (a click picks one).
+export function clickParams(name, x, y) {
+  const info = state.allMethods.find(m => m.name === name);
+  const prompts = info && info.prompts && !Array.isArray(info.prompts) ? info.prompts : {};
+  if (prompts.points) return { [prompts.points]: [[x, y, 1]] };
+  if (prompts.seeds) return { [prompts.seeds]: [[x, y]] };
+  if (name === "prompt") return { points: [[x, y, 1]] };
+  if (name === "region_growing") return { seeds: [[x, y]] };
+  return {};
+}
+
 function renderClickMethods(methods) {
   const names = new Set(methods.map(m => m.name));
-  const byPrompts = methods.filter(m => Array.isArray(m.prompts) && m.prompts.some(p => /point|click/.test(p)) && m.web !== false);
-  const options = byPrompts.length ? byPrompts.map(m => [m.name, m.name])
-    : [["prompt", "prompt (points)"], ["region_growing", "region growing"], ["slic", "superpixel (SLIC)"], ["felzenszwalb", "superpixel (FH)"]].filter(([n]) => names.has(n));
-  $("click-method").replaceChildren(...options.map(([value, text]) => new Option(text, value)));
-  $("click-method").value = names.has("prompt") ? "prompt" : options[0]?.[0];
+  const declared = methods.filter(m => m.prompts && (m.prompts.points || m.prompts.seeds)).map(m => m.name);
+  const order = ["prompt", ...declared, "region_growing", "slic", "felzenszwalb"].filter((n, i, all) => names.has(n) && all.indexOf(n) === i);
+  const label = { prompt: "prompt (points)", region_growing: "region growing", slic: "superpixel (SLIC)", felzenszwalb: "superpixel (FH)" };
+  $("click-method").replaceChildren(...order.map(n => new Option(label[n] || n, n)));
+  $("click-method").value = order[0];
 }
 
 // ------------------------------------------------------------------ learning

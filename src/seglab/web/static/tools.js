@@ -1,7 +1,7 @@
 // Pointer and keyboard tools on the canvas: pan/select, click, box, scribbles, propose,
 // polygon with editable vertices, brush and eraser.
 import {
-  acceptPending, chooseClass, commit, deleteObject, makeObject, message, proposeWithModel, redo, rejectPending,
+  acceptPending, chooseClass, clickParams, commit, deleteObject, makeObject, message, proposeWithModel, redo, rejectPending,
   replaceObject, runMethod, select, setPending, step, toggleDone, toggleHelp, toggleOutlineOnly, undo,
 } from "./app.js";
 import { api } from "./api.js";
@@ -91,7 +91,7 @@ export function installTools({ state, view }) {
   async function runClick(p, mode) {
     const method = $("click-method").value;
     const [x, y] = [Math.floor(p[0]), Math.floor(p[1])];
-    const params = method === "region_growing" ? { seeds: [[x, y]] } : method === "prompt" ? { points: [[x, y, 1]] } : {};
+    const params = clickParams(method, x, y);
     const regions = await runMethod(method, params, { pick: [x, y] });
     if (!regions || !regions.length) return;
     const region = regions[0];
