@@ -177,14 +177,18 @@ def test_export_coco_checked_with_pycocotools(client, tmp_path):
 @pytest.mark.parametrize("fmt", ["voc", "yolo", "labelme", "png"])
 def test_export_other_formats_read_back(client, tmp_path, fmt):
     from seglab import formats
+    from seglab.core.segmentation import Segmentation
 
     _annotate(client)
     response = client.get(f"/api/export?format={fmt}")
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     zipfile.ZipFile(io.BytesIO(response.content)).extractall(tmp_path / fmt)
-    # labelme and png record image paths relative to the export folder, which lie outside it here
-    options = {"image_root": "/"} if fmt in ("labelme", "png") else {}
-    items = formats.read(tmp_path / fmt, fmt, **options)
+    # images in sub/ are exported under sub/ (YOLO: labels/sub/), so repeated stems never collide
+    folders = [tmp_path / fmt] if fmt == "yolo" else [tmp_path / fmt, tmp_path / fmt / "sub"]
+    if fmt == "png":  # from_png would take the folder sub/ for one object's masks: read each label PNG
+        items = [(p, Segmentation.load(p)) for p in sorted((tmp_path / fmt).rglob("*.png"))]
+    else:
+        items = [item for folder in folders for item in formats.read(folder, fmt)]
     assert sorted(len(seg) for _, seg in items) == [1, 1]
 
 

@@ -15,9 +15,16 @@ def test_methods_route_lists_only_methods_declared_for_the_web_with_their_prompt
     assert client.get("/api/info").json()["formats"] == ["coco", "labelme", "png", "voc", "yolo"]
 
 
-def test_a_method_not_declared_for_the_web_is_refused_without_touching_the_path(client, tmp_path):
-    response = client.post(f"/api/images/{_first_image(client)}/segment",
-                           json={"method": "model", "params": {"model": str(tmp_path / "secret.pt")}})
+def test_a_method_not_declared_for_the_web_is_refused_and_models_are_project_names(client, tmp_path):
+    image = _first_image(client)
+    response = client.post(f"/api/images/{image}/segment", json={"method": "model_instances", "params": {}})
     assert response.status_code == 400
-    assert response.json()["detail"] == ("InputError: method must be one the annotator may run, got 'model' "
-                                         "(registered with web=False)")
+    assert response.json()["detail"] == ("InputError: method must be one the annotator may run, got "
+                                         "'model_instances' (registered with web=False)")
+    secret = tmp_path / "secret.pt"
+    secret.write_bytes(b"not a model")
+    for given in (str(secret), str(tmp_path / "missing.pt")):  # one answer: no existence oracle
+        response = client.post(f"/api/images/{image}/segment", json={"method": "model", "params": {"model": given}})
+        assert response.status_code == 400
+        assert response.json()["detail"] == (f"InputError: model must be the name of one of this project's models "
+                                             f"(none yet (train one with Learn)), got {given!r}")

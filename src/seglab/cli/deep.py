@@ -68,7 +68,8 @@ class _TrainProgress:
 def train_command(
     data: Path = typer.Argument(..., help="Dataset folder."),
     format: str = typer.Option("folder", "--format",
-                               help="folder | voc | coco | isbi | drive | cityscapes (seglab.datasets readers)."),
+                               help="folder | voc | coco | isbi | drive | cityscapes (seglab.datasets readers) | "
+                                    "project (the Done images of a `seglab serve` folder)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (best.pt, plan.json, results.csv, pictures)."),
     arch: str = typer.Option("auto", "--arch",
                              help="auto (the plan's small U-Net), forest (pixel forest, seconds), smallunet, "
@@ -101,7 +102,7 @@ def train_command(
     task: str = typer.Option("semantic", "--task",
                              help="semantic | instances (masks are instance label images; predicts instances)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder's files."),
+    db: str | None = typer.Option(None, "--db", help="With --format project: its SQLAlchemy URL, if not the default."),
 ) -> None:
     """Train a segmentation model on labelled images (planned from the data and the budget)."""
     from seglab.deep.train import train
@@ -110,7 +111,13 @@ def train_command(
         raise InputError(f"run folder {str(out)!r} must be new or empty, got one with files "
                          "(pass --resume to continue it or --overwrite to replace it)")
 
-    options = dict(arch=arch, encoder=encoder, encoder_weights=None if weights is None else str(weights),
+    source, class_names = data, None
+    if format == "project":  # the annotator's store: Done images, every pixel outside objects background
+        from seglab.web.learn import read_project
+
+        source, class_names = read_project(data, db)
+        format = "folder"
+    options = dict(class_names=class_names, arch=arch, encoder=encoder, encoder_weights=None if weights is None else str(weights),
                    epochs=epochs, max_minutes=max_minutes, img_size=img_size, batch_size=batch_size,
                    samples_per_epoch=samples_per_epoch, lr=lr, loss=loss, schedule=schedule,
                    class_weights=_class_weights(class_weights), foreground=foreground, ema=ema, tta=tta,
@@ -121,7 +128,7 @@ def train_command(
     options = {k: v for k, v in options.items() if v is not None}
     bar = _TrainProgress(quiet)
     try:
-        result = train(data, out=out, format=format, resume=resume, overwrite=overwrite, progress=bar, **options)
+        result = train(source, out=out, format=format, resume=resume, overwrite=overwrite, progress=bar, **options)
     finally:
         bar.stop()
     best = result.metrics["best"]

@@ -67,15 +67,16 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help="SQLAlchemy URL, if not the default."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     ) -> None:
-        """Export a project's annotations through seglab.formats."""
+        """Export a project's annotations: one mask per object, Done images without objects kept."""
         from seglab.cli.common import check_outputs
         from seglab.web.project import Project
 
         check_outputs([output], overwrite)
         project = Project(folder, db)
         try:
-            items = project.items()
-            path = project.export(to, output, items)
+            result = project.export(to, output)
         finally:
             project.store.close()
-        typer.echo(f"exported {sum(len(seg) for _, seg in items)} objects in {len(items)} images to {path}", err=True)
+        for note in result.warnings:
+            typer.echo(f"warning: {note}", err=True)
+        typer.echo(f"exported {result.objects} objects in {result.images} images to {result.path}", err=True)

@@ -147,8 +147,8 @@ def from_yolo(target: Any, *, image_dir: Any = None) -> list[Item]:
     if not label_dir.is_dir():
         raise InputError(f"YOLO folder {str(target)!r} must contain labels/, got none")
     out: list[Item] = []
-    for label_file in sorted(label_dir.glob("*.txt")):
-        image = _find_image(images, label_file)
+    for label_file in sorted(label_dir.rglob("*.txt")):  # labels/sub/a.txt pairs with images/sub/a.*
+        image = _find_image(images / label_file.parent.relative_to(label_dir), label_file)
         width, height = _image_size(image)
         labels = np.zeros((height, width), dtype=np.int32)
         object_names = []

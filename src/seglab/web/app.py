@@ -13,6 +13,7 @@ import hmac
 import json
 import types
 import typing
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,9 @@ def create_app(root: Any, *, db: str | None = None, token: str | None = None,
     _static_routes(app)
     _image_routes(app, project, jobs)
     _class_routes(app, project)
+    from seglab.web.routes import router
+
+    app.include_router(router(project))
     app.add_middleware(_BodyLimit, limit=max_body)
     return app
 
@@ -245,8 +249,12 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
 
     @app.get("/api/export")
     def export(format: str = "coco") -> Response:
-        data, media, name = project.export_bytes(format)
-        return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        data, media, name, notes = project.export_bytes(format)
+        if len(notes) > 50:  # keep the header small; the CLI prints them all
+            notes = [*notes[:50], f"... and {len(notes) - 50} more (seglab export-project prints them all)"]
+        headers = {"Content-Disposition": f'attachment; filename="{name}"',
+                   "X-Seglab-Warnings": urllib.parse.quote(json.dumps(notes))}
+        return Response(data, media_type=media, headers=headers)
 
 
 def _class_routes(app: FastAPI, project: Project) -> None:
@@ -267,9 +275,10 @@ def _class_routes(app: FastAPI, project: Project) -> None:
 
     @app.delete("/api/classes/{class_id}")
     def delete_class(class_id: int) -> dict[str, Any]:
-        if not project.store.delete_class(class_id):
+        unclassed = project.store.delete_class(class_id)
+        if unclassed is None:
             raise HTTPException(404, "no such class")
-        return {"deleted": class_id}
+        return {"deleted": class_id, "unclassed": unclassed}
 
 
 # ---------------------------------------------------------------------------- methods
@@ -304,15 +313,31 @@ def coerce_params(info: Any, params: dict[str, Any]) -> dict[str, Any]:
     return typed
 
 
+#: Methods the page may run with a project model's name (``DIR/.seglab/models/NAME``) as ``model``,
+#: although they are registered ``web=False`` (they would otherwise open any server path).
+PROJECT_MODEL_METHODS = ("model", "model_instances")
+
+
 def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
-    """The method's name and its typed, checked parameters (bounds: :mod:`seglab.web.security`)."""
+    """The method's name and its typed, checked parameters (bounds: :mod:`seglab.web.security`).
+
+    The model methods are registered ``web=False``; the page may still run them with the name of
+    one of the project's own models (:func:`seglab.web.learn.model_path`), never a server path.
+    """
     from seglab.core.registry import get_method
 
     method = get_method(body.method)
-    if not method.web:
+    given = dict(body.params)
+    model = None
+    if method.name in PROJECT_MODEL_METHODS and "model" in given:
+        from seglab.web.learn import model_path
+
+        model = str(model_path(root, given.pop("model")))
+    elif not method.web:
         raise InputError(f"method must be one the annotator may run, got {method.name!r} "
                          "(registered with web=False)")
-    return method.name, security.check_web_params(method, coerce_params(method, body.params), root)
+    params = security.check_web_params(method, coerce_params(method, given), root)
+    return method.name, params if model is None else {**params, "model": model}
 
 
 def _segment(project: Any, info: dict[str, Any], body: SegmentIn, name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -333,5 +358,6 @@ def _segment(project: Any, info: dict[str, Any], body: SegmentIn, name: str, par
     for region in ids:
         mask = seg.labels == region
         score = None if seg.scores is None else float(seg.scores[region - 1])
-        regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score})
+        name = None if seg.class_ids is None or not seg.class_names else seg.class_names[int(seg.class_ids[region - 1])]
+        regions.append({"mask": crop_runs(mask), "area": int(mask.sum()), "score": score, "class_name": name})
     return {"method": name, "regions": regions, "total": len(seg), "time_s": seg.meta.get("time_s")}

@@ -21,7 +21,7 @@ import numpy as np
 
 from seglab.core.errors import InputError
 from seglab.core.image import IMAGE_SUFFIXES
-from seglab.web.storage import Store, decode_mask, default_url, mask_box, private_dir
+from seglab.web.storage import Store, default_url, mask_box, private_dir
 
 __all__ = ["PixelSource", "Project", "crop_runs", "mask_from_runs", "resolve_under"]
 
@@ -236,61 +236,27 @@ class Project:
         return _jpeg(self.pixels(info)[y0:y1, x0:x1], max_side, quality=92)
 
     # ------------------------------------------------------------------ export
-    def items(self) -> list[tuple[Path, Any]]:
-        """``(image_path, Segmentation)`` for every annotated image (later objects drawn on top)."""
-        from seglab.core.segmentation import Segmentation
+    def export(self, format: str, target: Any, *, copy_images: bool = False) -> Any:
+        """Write the annotations to ``target`` (see :mod:`seglab.web.export`); returns its ExportResult."""
+        from seglab.web.export import export_project
 
-        classes = self.store.classes()
-        index = {c["id"]: i + 1 for i, c in enumerate(classes)}
-        names = ["background", *[c["name"] for c in classes]]
-        grouped = self.store.all_objects()
-        unclassed = any(o["class_id"] is None for objs in grouped.values() for o in objs)
-        if unclassed:
-            names.append("object")
-        items = []
-        for info in self.images():
-            objects = grouped.get(info["id"], [])
-            if not objects:
-                continue
-            labels = np.zeros((info["height"], info["width"]), dtype=np.int32)
-            class_ids = []
-            for obj in objects:
-                mask = decode_mask(obj["rle"], info["height"], info["width"])
-                if not mask.any():
-                    continue
-                class_ids.append(index.get(obj["class_id"], len(names) - 1))
-                labels[mask] = len(class_ids)
-            present = np.unique(labels)
-            keep = [i for i in range(1, len(class_ids) + 1) if i in present]
-            if len(keep) < len(class_ids):  # objects hidden entirely under later ones
-                lut = np.zeros(len(class_ids) + 1, dtype=np.int32)
-                lut[keep] = np.arange(1, len(keep) + 1)
-                labels = lut[labels]
-                class_ids = [class_ids[i - 1] for i in keep]
-            seg = Segmentation(labels, class_ids=np.asarray(class_ids, dtype=np.int64), class_names=tuple(names))
-            items.append((self.root / info["path"], seg))
-        return items
+        return export_project(self, format, target, copy_images=copy_images)
 
-    def export(self, format: str, target: Any, items: list[tuple[Path, Any]] | None = None) -> Path:
-        """Write every annotated image to ``target`` in ``format`` (through :mod:`seglab.formats`)."""
-        from seglab import formats
+    def export_bytes(self, format: str) -> tuple[bytes, str, str, list[str]]:
+        """The export as one download: ``(data, media type, file name, warnings)``; folders are zipped.
 
-        format = format.lower()
-        formats.get_format(format)  # unknown names fail here, listing the choices
-        options: dict[str, Any] = {"image_root": self.root} if format == "coco" else {}
-        return formats.write(self.items() if items is None else items, target, format, **options)
-
-    def export_bytes(self, format: str) -> tuple[bytes, str, str]:
-        """The export as one download: ``(data, media type, file name)``; folders are zipped."""
+        A labelme zip carries the images next to their JSON files, so ``imagePath`` resolves.
+        """
         import shutil
 
+        format = format.lower()
         with tempfile.TemporaryDirectory(prefix="seglab-export-") as tmp:
-            if format.lower() == "coco":
-                path = self.export(format, Path(tmp) / "annotations.json")
-                return path.read_bytes(), "application/json", f"{self.root.name}-coco.json"
-            folder = self.export(format, Path(tmp) / format.lower())
-            archive = shutil.make_archive(str(Path(tmp) / "export"), "zip", folder)
-            return Path(archive).read_bytes(), "application/zip", f"{self.root.name}-{format.lower()}.zip"
+            if format == "coco":
+                result = self.export(format, Path(tmp) / "annotations.json")
+                return result.path.read_bytes(), "application/json", f"{self.root.name}-coco.json", result.warnings
+            result = self.export(format, Path(tmp) / format, copy_images=True)
+            archive = shutil.make_archive(str(Path(tmp) / "export"), "zip", result.path)
+            return Path(archive).read_bytes(), "application/zip", f"{self.root.name}-{format}.zip", result.warnings
 
 
 def _prune(folder: Path, keep: int) -> None:

@@ -61,6 +61,12 @@ class ClassRow(_Base):
     color: Mapped[str] = mapped_column(String(7))
 
 
+class SettingRow(_Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+
+
 class ObjectRow(_Base):
     __tablename__ = "objects"
     uid: Mapped[str] = mapped_column(String(64), primary_key=True)  # chosen by the client
@@ -220,9 +226,35 @@ class Store:
 
     # ------------------------------------------------------------------ classes
     def classes(self) -> list[dict[str, Any]]:
+        """Classes in creation order, each with ``objects``: how many objects have it."""
         with self.session() as s:
-            return [{"id": c.id, "name": c.name, "color": c.color}
+            counts = dict(s.execute(select(ObjectRow.class_id, func.count()).group_by(ObjectRow.class_id)).all())
+            return [{"id": c.id, "name": c.name, "color": c.color, "objects": int(counts.get(c.id, 0))}
                     for c in s.scalars(select(ClassRow).order_by(ClassRow.id))]
+
+    # ------------------------------------------------------------------ settings
+    def settings(self) -> dict[str, Any]:
+        """The project's page settings (active class and the like), JSON values by key."""
+        import json
+
+        with self.session() as s:
+            return {r.key: json.loads(r.value) for r in s.scalars(select(SettingRow))}
+
+    def update_settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Set (``None`` removes) the given keys; returns every setting."""
+        import json
+
+        with self.session() as s:
+            for key, value in values.items():
+                row = s.get(SettingRow, key)
+                if value is None:
+                    if row is not None:
+                        s.delete(row)
+                elif row is None:
+                    s.add(SettingRow(key=key, value=json.dumps(value)))
+                else:
+                    row.value = json.dumps(value)
+        return self.settings()
 
     def add_class(self, name: str, color: str) -> dict[str, Any]:
         """Create a class (or return the existing one of that name)."""
@@ -247,15 +279,18 @@ class Store:
                 row.color = color
             return {"id": row.id, "name": row.name, "color": row.color}
 
-    def delete_class(self, class_id: int) -> bool:
+    def delete_class(self, class_id: int) -> int | None:
+        """Delete a class; its objects stay, without a class. Returns how many, or None for no such class."""
         with self.session() as s:
             row = s.get(ClassRow, class_id)
             if row is None:
-                return False
+                return None
+            count = 0
             for obj in s.scalars(select(ObjectRow).where(ObjectRow.class_id == class_id)):
                 obj.class_id = None
+                count += 1
             s.delete(row)
-            return True
+            return count
 
     # ------------------------------------------------------------------ objects
     def objects(self, image_id: int) -> list[dict[str, Any]]:

@@ -69,9 +69,12 @@ export function paintDisk(mask, cx, cy, radius, value) {
   }
 }
 
-// Rasterise a polygon [[x, y], ...] (image pixels) with the canvas, pixel centres inside = 1.
-export function fromPolygon(points, width, height) {
-  const xs = points.map(p => p[0]), ys = points.map(p => p[1]);
+// Rasterise rings [[[x, y], ...], ...] (image pixels, corner convention) with the canvas: pixel
+// centres inside the even-odd fill of all rings = 1, so inner rings are holes.
+export function fromRings(rings, width, height) {
+  const all = rings.flat();
+  if (!all.length) return { x: 0, y: 0, w: 0, h: 0, data: new Uint8Array(0) };
+  const xs = all.map(p => p[0]), ys = all.map(p => p[1]);
   const x0 = Math.max(0, Math.floor(Math.min(...xs))), y0 = Math.max(0, Math.floor(Math.min(...ys)));
   const x1 = Math.min(width, Math.ceil(Math.max(...xs)) + 1), y1 = Math.min(height, Math.ceil(Math.max(...ys)) + 1);
   const w = Math.max(0, x1 - x0), h = Math.max(0, y1 - y0);
@@ -80,28 +83,84 @@ export function fromPolygon(points, width, height) {
   canvas.width = w; canvas.height = h;
   const ctx = canvas.getContext("2d");
   ctx.beginPath();
-  points.forEach(([x, y], i) => (i ? ctx.lineTo(x - x0, y - y0) : ctx.moveTo(x - x0, y - y0)));
-  ctx.closePath();
+  for (const ring of rings) {
+    if (ring.length < 3) continue;
+    ring.forEach(([x, y], i) => (i ? ctx.lineTo(x - x0, y - y0) : ctx.moveTo(x - x0, y - y0)));
+    ctx.closePath();
+  }
   ctx.fillStyle = "#fff";
-  ctx.fill();
+  ctx.fill("evenodd");
   const pixels = ctx.getImageData(0, 0, w, h).data, data = new Uint8Array(w * h);
   for (let i = 0; i < data.length; i++) data[i] = pixels[4 * i + 3] >= 128 ? 1 : 0;
   return tighten({ x: x0, y: y0, w, h, data });
 }
 
-// An offscreen canvas of the crop painted in `color` (#rrggbb) with `alpha` (0..255).
-export function paint(mask, color, alpha) {
+export function fromPolygon(points, width, height) { return fromRings([points], width, height); }
+
+// The pixels of the crop within `width` pixels of its edge (4-neighbour erosion, `width` times).
+export function edgeBand(mask, width = 1) {
+  const { w, h } = mask;
+  let inner = mask.data;
+  for (let k = 0; k < width; k++) {
+    const next = new Uint8Array(w * h);
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const i = r * w + c;
+        next[i] = inner[i] && c > 0 && c < w - 1 && r > 0 && r < h - 1 &&
+          inner[i - 1] && inner[i + 1] && inner[i - w] && inner[i + w] ? 1 : 0;
+      }
+    }
+    inner = next;
+  }
+  const band = new Uint8Array(w * h);
+  for (let i = 0; i < band.length; i++) band[i] = mask.data[i] && !inner[i] ? 1 : 0;
+  return band;
+}
+
+// An offscreen canvas of the crop: inside in `color` (#rrggbb) with `alpha` (0..255), the edge
+// band (`edge` pixels wide) opaque in `edgeColor`, so neighbouring regions stay apart.
+export function paint(mask, color, alpha, edgeColor = color, edge = 1) {
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, mask.w); canvas.height = Math.max(1, mask.h);
   if (!mask.w || !mask.h) return canvas;
   const ctx = canvas.getContext("2d"), image = ctx.createImageData(mask.w, mask.h);
-  const r = parseInt(color.slice(1, 3), 16), g = parseInt(color.slice(3, 5), 16), b = parseInt(color.slice(5, 7), 16);
+  const rgb = (hex) => [1, 3, 5].map(k => parseInt(hex.slice(k, k + 2), 16));
+  const fill = rgb(color), line = rgb(edgeColor), band = edge > 0 ? edgeBand(mask, edge) : null;
   for (let i = 0; i < mask.data.length; i++) {
     if (!mask.data[i]) continue;
-    image.data[4 * i] = r; image.data[4 * i + 1] = g; image.data[4 * i + 2] = b; image.data[4 * i + 3] = alpha;
+    const onEdge = band && band[i];
+    const [r, g, b] = onEdge ? line : fill;
+    image.data[4 * i] = r; image.data[4 * i + 1] = g; image.data[4 * i + 2] = b;
+    image.data[4 * i + 3] = onEdge ? 255 : alpha;
   }
   ctx.putImageData(image, 0, 0);
   return canvas;
+}
+
+// Crop `a` without the pixels of `b` (alt-click cuts a region out of an object).
+export function subtract(a, b) {
+  const out = { ...a, data: a.data.slice() };
+  for (let r = 0; r < b.h; r++) {
+    for (let c = 0; c < b.w; c++) {
+      const ar = r + b.y - a.y, ac = c + b.x - a.x;
+      if (b.data[r * b.w + c] && ar >= 0 && ac >= 0 && ar < a.h && ac < a.w) out.data[ar * a.w + ac] = 0;
+    }
+  }
+  return tighten(out);
+}
+
+// A distinct colour for item `i` (golden-angle hues), as #rrggbb.
+export function distinctColor(i, saturation = 0.85, lightness = 0.55) {
+  const h = (i * 137.508) % 360, a = saturation * Math.min(lightness, 1 - lightness);
+  const f = (n) => { const k = (n + h / 30) % 12; return lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)); };
+  return "#" + [0, 8, 4].map(n => Math.round(f(n) * 255).toString(16).padStart(2, "0")).join("");
+}
+
+// `hex` made lighter (amount > 0) or darker (amount < 0), amount in -1..1.
+export function shade(hex, amount) {
+  const rgb = [1, 3, 5].map(k => parseInt(hex.slice(k, k + 2), 16));
+  const out = rgb.map(v => Math.round(amount >= 0 ? v + (255 - v) * amount : v * (1 + amount)));
+  return "#" + out.map(v => Math.max(0, Math.min(255, v)).toString(16).padStart(2, "0")).join("");
 }
 
 // Union of two crops (for shift-click adding superpixels to the current proposal).

@@ -1,10 +1,11 @@
 // Pointer and keyboard tools on the canvas: pan/select, click, box, scribbles, propose,
 // polygon with editable vertices, brush and eraser.
 import {
-  acceptPending, chooseClass, commit, deleteObject, makeObject, redo, rejectPending, replaceObject,
-  runMethod, select, setPending, step, toggleDone, undo,
+  acceptPending, chooseClass, clickParams, commit, deleteObject, makeObject, message, proposeWithModel, redo, rejectPending,
+  replaceObject, runMethod, select, setPending, step, toggleDone, toggleHelp, toggleOutlineOnly, undo,
 } from "./app.js";
-import { contains, fromPolygon, grow, paintDisk, tighten, union } from "./masks.js";
+import { api } from "./api.js";
+import { contains, fromRings, grow, paintDisk, subtract, tighten, toRuns, union } from "./masks.js";
 
 const $ = (id) => document.getElementById(id);
 const KEYS = { v: "pan", c: "click", b: "box", f: "fg", g: "bg", p: "propose", o: "polygon", r: "brush", e: "eraser" };
@@ -16,7 +17,7 @@ export function installTools({ state, view }) {
   const setTool = (tool) => {
     state.tool = tool;
     for (const b of document.querySelectorAll("[data-tool]")) b.classList.toggle("active", b.dataset.tool === tool);
-    if (tool !== "polygon" && state.sketch.polygon) state.sketch = {};
+    if (tool !== "polygon" && state.sketch.rings) state.sketch = {};
     if (tool === "polygon") editPolygonOfSelected();
     view.draw();
   };
@@ -32,10 +33,26 @@ export function installTools({ state, view }) {
   const brushRadius = () => Math.max(1, Number($("brush-size").value) || 8);
   const topObjectAt = ([x, y]) => [...state.objects].reverse().find(o => o.visible && contains(o.mask, x, y));
 
-  function editPolygonOfSelected() {
+  // The selected object's outline as editable rings (outer outlines and holes): its own polygon when it
+  // was drawn as one, otherwise its mask's outline from the server, simplified with the tolerance set.
+  async function editPolygonOfSelected(resimplify = false) {
     const obj = state.objects.find(o => o.uid === state.selected);
-    if (obj && obj.poly) state.sketch = { polygon: obj.poly.map(p => [...p]), closed: true, editing: obj.uid };
+    if (!obj || !obj.mask.w) return;
+    if (obj.rings && !resimplify) {
+      state.sketch = { rings: obj.rings.map(r => r.map(p => [...p])), closed: true, editing: obj.uid };
+      return view.draw();
+    }
+    const tolerance = Math.max(0, Number($("poly-tolerance").value) || 0);
+    try {
+      const result = await api("POST", `api/images/${state.current.id}/outline`, { mask: toRuns(obj.mask), tolerance });
+      if (state.selected !== obj.uid || state.tool !== "polygon") return;
+      state.sketch = { rings: result.rings, closed: true, editing: obj.uid };
+      message(`outline: ${result.vertices} vertices in ${result.rings.length} ring(s) (tolerance ${tolerance} px)`);
+      document.body.dataset.outline = String(result.vertices);
+      view.draw();
+    } catch (error) { message(error.message, true); }
   }
+  $("poly-tolerance").addEventListener("change", () => { if (state.tool === "polygon") editPolygonOfSelected(true); });
 
   // ---------------------------------------------------------------- GrabCut from box + scribbles
   async function runGrabcut() {
@@ -52,19 +69,44 @@ export function installTools({ state, view }) {
     const fg = sample(true), bg = sample(false);
     if (fg.length) params.foreground = fg;
     if (bg.length) params.background = bg;
+    // scribbles with no proposal pending refine the selected object: GrabCut in its box (plus a margin)
+    const target = !state.sketch.box && !state.pending.some(r => r.current) && state.objects.find(o => o.uid === state.selected);
+    if (target && !params.box) {
+      const m = target.mask, pad = Math.max(4, Math.round(0.1 * Math.max(m.w, m.h)));
+      params.box = [Math.max(0, m.x - pad), Math.max(0, m.y - pad), Math.min(view.width, m.x + m.w + pad), Math.min(view.height, m.y + m.h + pad)];
+    }
     if (!params.box && !fg.length) return;
     const regions = await runMethod("grabcut", params);
-    if (regions) setPending(regions.map(r => ({ ...r, current: true })));
+    if (!regions) return;
+    if (target) {
+      state.sketch = {};
+      if (regions.length && regions[0].mask.w) replaceObject(target.uid, { mask: regions[0].mask, rings: null, source: target.source });
+      return;
+    }
+    setPending(regions.map(r => ({ ...r, current: true })));
   }
 
-  async function runClick(p, add) {
+  // A click runs the click method at the point: alone it proposes a new region; with Shift it adds the
+  // region to the pending proposal or else the selected object, with Alt it cuts it out of them.
+  async function runClick(p, mode) {
     const method = $("click-method").value;
-    const params = method === "region_growing" ? { seeds: [[Math.floor(p[0]), Math.floor(p[1])]] } : {};
-    const regions = await runMethod(method, params, { pick: [Math.floor(p[0]), Math.floor(p[1])] });
+    const [x, y] = [Math.floor(p[0]), Math.floor(p[1])];
+    const params = clickParams(method, x, y);
+    const regions = await runMethod(method, params, { pick: [x, y] });
     if (!regions || !regions.length) return;
+    const region = regions[0];
     const current = state.pending.find(r => r.current);
-    const mask = add && current ? union(current.mask, regions[0].mask, view.width, view.height) : regions[0].mask;
-    setPending([{ ...regions[0], mask, current: true }]);
+    const selected = state.objects.find(o => o.uid === state.selected);
+    if (mode !== "new" && !current && selected) {
+      const mask = mode === "add" ? union(selected.mask, region.mask, view.width, view.height) : subtract(selected.mask, region.mask);
+      if (!tighten(mask).w) return deleteObject(selected.uid);
+      return replaceObject(selected.uid, { mask: tighten(mask), rings: null });
+    }
+    if (mode !== "new" && current) {
+      const mask = mode === "add" ? union(current.mask, region.mask, view.width, view.height) : subtract(current.mask, region.mask);
+      return setPending([{ ...region, mask, current: true }]);
+    }
+    setPending([{ ...region, current: true }]);
   }
 
   // ---------------------------------------------------------------- brush and eraser
@@ -84,32 +126,35 @@ export function installTools({ state, view }) {
     }
     const result = tighten(mask);
     if (target && !result.w) return deleteObject(target.uid);
-    if (target) return replaceObject(target.uid, { mask: result, poly: null });
+    if (target) return replaceObject(target.uid, { mask: result, rings: null });
     const created = makeObject(result, { source: "brush" });
     commit([...state.objects, created], created.uid);
   }
 
   // ---------------------------------------------------------------- polygon
+  // state.sketch.rings: the rings being drawn or edited; while drawing, the last ring is open.
   function vertexAt(sx, sy) {
-    const poly = state.sketch.polygon || [];
-    return poly.findIndex(([x, y]) => { const [px, py] = view.toScreen(x, y); return Math.hypot(px - sx, py - sy) < 7; });
+    for (const [k, ring] of (state.sketch.rings || []).entries()) {
+      const i = ring.findIndex(([x, y]) => { const [px, py] = view.toScreen(x, y); return Math.hypot(px - sx, py - sy) < 7; });
+      if (i >= 0) return [k, i];
+    }
+    return null;
   }
 
   function closePolygon() {
-    const poly = state.sketch.polygon;
-    if (!poly || poly.length < 3) return;
-    const mask = fromPolygon(poly, view.width, view.height);
+    const rings = (state.sketch.rings || []).filter(r => r.length >= 3);
+    if (!rings.length) return;
+    const mask = fromRings(rings, view.width, view.height);
     const editing = state.sketch.editing;
     state.sketch = {};
     if (!mask.w) return view.draw();
     if (editing && state.objects.some(o => o.uid === editing)) {
-      replaceObject(editing, { mask, poly });
-      editPolygonOfSelected();
+      replaceObject(editing, { mask, rings });
     } else {
-      const created = makeObject(mask, { source: "polygon", poly });
+      const created = makeObject(mask, { source: "polygon", rings });
       commit([...state.objects, created], created.uid);
-      editPolygonOfSelected();
     }
+    editPolygonOfSelected();
     view.draw();
   }
 
@@ -129,13 +174,23 @@ export function installTools({ state, view }) {
       state.sketch.strokes.push(drag.stroke);
     }
     if (state.tool === "polygon") {
-      const index = vertexAt(sx, sy);
-      if (index === 0 && !state.sketch.closed && (state.sketch.polygon || []).length >= 3) { drag = null; closePolygon(); return; }
-      if (index >= 0) drag.vertex = index;
-      else if (!state.sketch.closed && inside(p)) {
-        state.sketch.polygon = [...(state.sketch.polygon || []), clamp(p)];
-        drag.vertex = state.sketch.polygon.length - 1;
-      } else if (state.sketch.closed) { state.sketch = { polygon: [clamp(p)] }; select(null); drag.vertex = 0; }
+      const hit = vertexAt(sx, sy), rings = state.sketch.rings || [];
+      const open = !state.sketch.closed && rings.length ? rings[rings.length - 1] : null;
+      if (hit && open && hit[0] === rings.length - 1 && hit[1] === 0 && open.length >= 3) { drag = null; closePolygon(); return; }
+      if (hit && event.shiftKey && state.sketch.closed && rings[hit[0]].length > 3) {  // shift-click removes a vertex
+        rings[hit[0]].splice(hit[1], 1);
+        drag = null;
+        state.sketch.closed = false; closePolygon(); return;
+      }
+      if (hit) drag.vertex = hit;
+      else if (open && inside(p)) {
+        open.push(clamp(p));
+        drag.vertex = [rings.length - 1, open.length - 1];
+      } else if (!rings.length || state.sketch.closed) {
+        if (state.sketch.closed) select(null);
+        state.sketch = { rings: [[clamp(p)]] };
+        drag.vertex = [0, 0];
+      }
     }
     view.draw();
   });
@@ -144,12 +199,17 @@ export function installTools({ state, view }) {
     const box = canvas.getBoundingClientRect();
     const sx = event.clientX - box.left, sy = event.clientY - box.top, p = point(event);
     if (state.tool === "brush" || state.tool === "eraser") { state.sketch.cursor = [p[0], p[1], brushRadius()]; if (!drag) view.draw(); }
-    if (!drag) return;
+    if (!drag) {  // hover: the proposal under the pointer, else the object
+      const hit = [...state.pending].reverse().find(r => contains(r.mask, p[0], p[1])) || topObjectAt(p);
+      const hover = hit ? (hit.uid || hit) : null;
+      if (hover !== state.hover) { state.hover = hover; view.draw(); }
+      return;
+    }
     if (Math.hypot(sx - drag.sx, sy - drag.sy) > 3) drag.moved = true;
     if (drag.panning) { view.pan(sx - drag.last[0], sy - drag.last[1]); drag.last = [sx, sy]; return; }
     if (state.tool === "box") state.sketch.box = [...drag.start.map((v, i) => clamp(drag.start)[i]), ...clamp(p)];
     if (drag.stroke) drag.stroke.points.push(clamp(p));
-    if (drag.vertex !== undefined) state.sketch.polygon[drag.vertex] = clamp(p);
+    if (drag.vertex !== undefined) state.sketch.rings[drag.vertex[0]][drag.vertex[1]] = clamp(p);
     if (state.tool === "brush" || state.tool === "eraser") {
       drag.points.push(clamp(p));
       state.sketch.strokes = [{ fg: state.tool === "brush", points: drag.points, width: 2 * brushRadius() }];
@@ -163,7 +223,12 @@ export function installTools({ state, view }) {
     if (!d) return;
     const p = point(event);
     if (d.panning) {
-      if (!d.moved && state.tool === "pan") { const hit = topObjectAt(p); select(hit ? hit.uid : null); }
+      if (!d.moved && state.tool === "pan") {
+        const proposal = [...state.pending].reverse().find(r => !r.current && contains(r.mask, p[0], p[1]));
+        if (proposal) return acceptPending(proposal);
+        const hit = topObjectAt(p);
+        select(hit ? hit.uid : null);
+      }
       return;
     }
     if (state.tool === "box") {
@@ -173,7 +238,7 @@ export function installTools({ state, view }) {
     } else if (state.tool === "fg" || state.tool === "bg") {
       await runGrabcut();
     } else if (state.tool === "click" && inside(p)) {
-      await runClick(p, event.shiftKey);
+      await runClick(p, event.altKey ? "cut" : event.shiftKey ? "add" : "new");
     } else if (state.tool === "propose" && !d.moved) {
       const hit = [...state.pending].reverse().find(r => contains(r.mask, p[0], p[1]));
       if (hit) acceptPending(hit);
@@ -188,6 +253,7 @@ export function installTools({ state, view }) {
   });
 
   canvas.addEventListener("dblclick", () => { if (state.tool === "polygon" && !state.sketch.closed) closePolygon(); });
+  canvas.addEventListener("pointerleave", () => { if (state.hover) { state.hover = null; view.draw(); } });
   canvas.addEventListener("wheel", (event) => {
     event.preventDefault();
     const box = canvas.getBoundingClientRect();
@@ -203,12 +269,19 @@ export function installTools({ state, view }) {
     if (ctrl && lower === "y") { event.preventDefault(); return redo(); }
     if (ctrl) return;
     if (key === " ") { spaceDown = true; event.preventDefault(); return; }
+    if (key === "?") return toggleHelp();
+    if (key === "Escape" && !document.getElementById("help").hidden) return toggleHelp(false);
+    if (lower === "l") return toggleOutlineOnly();
+    if (lower === "m") return proposeWithModel();
     if (KEYS[lower]) return setTool(KEYS[lower]);
     if (lower === "j" || key === "PageDown") return step(1);
     if (lower === "k" || key === "PageUp") return step(-1);
     if (lower === "d") return toggleDone();
     if (key === "Enter") return state.tool === "polygon" ? closePolygon() : acceptPending();
-    if (key === "Escape") { rejectPending(); return view.draw(); }
+    if (key === "Escape") {
+      if (!state.pending.length && !Object.keys(state.sketch).length && state.selected) return select(null);
+      rejectPending(); return view.draw();
+    }
     if ((key === "Delete" || key === "Backspace") && state.selected) return deleteObject(state.selected);
     if (lower === "h" && state.selected) {
       const obj = state.objects.find(o => o.uid === state.selected);

@@ -10,14 +10,18 @@ export class View {
     this.s = 1; this.tx = 0; this.ty = 0;
     this.image = null; this.width = 0; this.height = 0;
     this.detail = null; this.detailUrl = null; this.detailTimer = 0;
+    this.fitted = true;  // until the user zooms or pans, a resized window refits the image
     this.layers = () => ({ objects: [], pending: [], sketch: null });
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
   }
 
   resize() {
     const box = this.canvas.parentElement.getBoundingClientRect();
+    const [cx, cy] = this.toImage(this.canvas.width / 2, this.canvas.height / 2);
     this.canvas.width = Math.max(1, Math.floor(box.width));
     this.canvas.height = Math.max(1, Math.floor(box.height));
+    if (this.fitted) return this.fit();
+    this.tx = this.canvas.width / 2 - cx * this.s; this.ty = this.canvas.height / 2 - cy * this.s;  // keep the centre
     this.draw();
   }
 
@@ -59,7 +63,7 @@ export class View {
   fit() {
     if (!this.width) return;
     const s = Math.min(this.canvas.width / this.width, this.canvas.height / this.height) * 0.95;
-    this.s = s;
+    this.s = s; this.fitted = true;
     this.tx = (this.canvas.width - this.width * s) / 2;
     this.ty = (this.canvas.height - this.height * s) / 2;
     this.draw();
@@ -72,12 +76,12 @@ export class View {
   zoom(factor, sx, sy) {
     const s = Math.min(64, Math.max(0.02, this.s * factor));
     const [x, y] = this.toImage(sx, sy);
-    this.s = s; this.tx = sx - x * s; this.ty = sy - y * s;
+    this.s = s; this.tx = sx - x * s; this.ty = sy - y * s; this.fitted = false;
     this.draw();
     this.scheduleDetail();
   }
 
-  pan(dx, dy) { this.tx += dx; this.ty += dy; this.draw(); this.scheduleDetail(); }
+  pan(dx, dy) { this.tx += dx; this.ty += dy; this.fitted = false; this.draw(); this.scheduleDetail(); }
 
   draw() {
     const { ctx, canvas } = this;
@@ -93,20 +97,27 @@ export class View {
       ctx.drawImage(this.detail.image, x0, y0, x1 - x0, y1 - y0);
     }
     ctx.imageSmoothingEnabled = false;
-    const { objects, pending, sketch, selected } = this.layers();
+    const { objects, pending, sketch, selected, hover, opacity, outlineOnly } = this.layers();
+    // each region: its own colour inside (opacity slider, none when outline-only) and a crisp opaque
+    // edge about one screen pixel wide; the hovered and the selected one stand out
+    const edge = Math.max(1, Math.round(1.5 / this.s));
+    const layer = (item, color, highlighted) => {
+      const alpha = outlineOnly ? 0 : Math.round(255 * Math.min(1, opacity * (highlighted ? 1.6 : 1)));
+      const key = `${color}|${alpha}|${edge}|${highlighted ? 1 : 0}`;
+      if (!item.canvas || item.canvasKey !== key) {
+        item.canvas = paint(item.mask, color, alpha, highlighted ? "#ffffff" : color, highlighted ? edge + 1 : edge);
+        item.canvasKey = key;
+      }
+      ctx.drawImage(item.canvas, item.mask.x, item.mask.y);
+    };
     for (const obj of objects) {
       if (!obj.visible || !obj.mask.w) continue;
-      const key = obj.color + (obj.uid === selected ? "!" : "");
-      if (!obj.canvas || obj.canvasKey !== key) {
-        obj.canvas = paint(obj.mask, obj.color, obj.uid === selected ? 140 : 110);
-        obj.canvasKey = key;
-      }
-      ctx.drawImage(obj.canvas, obj.mask.x, obj.mask.y);
+      layer(obj, obj.color, obj.uid === selected || obj.uid === hover);
       if (obj.uid === selected) this.outline(obj.mask, "#ffffff");
     }
     for (const p of pending) {
-      if (!p.canvas) p.canvas = paint(p.mask, p.current ? "#ff00ff" : "#ffd000", p.current ? 150 : 90);
-      ctx.drawImage(p.canvas, p.mask.x, p.mask.y);
+      if (!p.mask.w) continue;
+      layer(p, p.current ? "#ff00ff" : p.color, p === hover);
     }
     if (sketch) this.drawSketch(sketch);
   }
@@ -137,16 +148,17 @@ export class View {
       if (stroke.points.length === 1) ctx.lineTo(stroke.points[0][0] + 0.01, stroke.points[0][1]);
       ctx.stroke();
     }
-    if (sketch.polygon && sketch.polygon.length) {
+    for (const [k, ring] of (sketch.rings || []).entries()) {
+      if (!ring.length) continue;
       ctx.strokeStyle = "#00e5ff";
       ctx.lineWidth = 2 / this.s;
       ctx.beginPath();
-      sketch.polygon.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-      if (sketch.closed) ctx.closePath();
+      ring.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      if (sketch.closed || k < sketch.rings.length - 1) ctx.closePath();
       ctx.stroke();
       ctx.fillStyle = "#ffffff";
-      const r = 4 / this.s;
-      for (const [x, y] of sketch.polygon) ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
+      const r = 3.5 / this.s;
+      for (const [x, y] of ring) ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
     }
     if (sketch.cursor) {
       const [x, y, r] = sketch.cursor;
