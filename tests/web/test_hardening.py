@@ -296,3 +296,21 @@ def test_read_only_project_is_served_with_its_data_elsewhere(project_dir, tmp_pa
     assert not (project_dir / ".seglab").exists()
     [folder] = (tmp_path / "cache" / "seglab" / "projects").iterdir()
     assert (folder / "annotations.db").is_file() and list((folder / "previews").glob("*.jpg"))
+
+
+def test_a_script_without_main_guard_does_not_rerun_in_workers(project_dir, tmp_path):
+    """spawn re-imports ``__main__`` in each worker; the pool starts workers without it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "serve_inline.py"
+    script.write_text(
+        "from fastapi.testclient import TestClient\n"
+        "from seglab.web.app import create_app\n"
+        f"client = TestClient(create_app({str(project_dir)!r}), base_url='http://127.0.0.1')\n"
+        "image = client.get('/api/images').json()[0]['id']\n"
+        "print('STATUS', client.post(f'/api/images/{image}/segment', json={'method': 'otsu'}).status_code)\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert run.stdout.count("STATUS") == 1 and "STATUS 200" in run.stdout, run.stderr[-2000:]

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from seglab.core.errors import FormatError, InputError, SeglabError
 
 __all__ = ["Busy", "JobLimits", "JobPool", "LimitExceeded", "exit_with_parent", "run_http"]
 
-_POLL_S = 0.05
+_POLL_S = 0.05  # longest pause between checks; the first ones are shorter, so quick jobs answer quickly
 
 
 class Busy(Exception):
@@ -87,11 +89,38 @@ def _worker_main(connection: Any, memory_mb: int) -> None:
             return
 
 
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Any:
+    """Start a spawned worker without re-running the server's ``__main__`` script.
+
+    ``spawn`` imports the parent's main module in the child; a script that calls
+    ``create_app`` and ``uvicorn.run`` at top level (no ``if __name__ == "__main__"``) would
+    then start a server in every worker. Jobs are functions of importable modules, so the
+    worker does not need it.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
+    with _START_LOCK:
+        try:
+            if "__file__" in saved:
+                delattr(main, "__file__")
+            if "__spec__" in saved:
+                main.__spec__ = None  # type: ignore[union-attr]
+            yield
+        finally:
+            for key, value in saved.items():
+                setattr(main, key, value)
+
+
 class _Worker:
     def __init__(self, context: Any, memory_mb: int) -> None:
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
-        self.process.start()
+        with _main_hidden():
+            self.process.start()
         child.close()
 
     def rss_mb(self) -> float:
@@ -170,7 +199,7 @@ class JobPool:
         try:
             worker.connection.send((function, args))
             deadline = time.monotonic() + self.limits.time_limit
-            checks = 0
+            checks, pause = 0, 0.002
             while not worker.connection.poll(0):
                 if not worker.process.is_alive():
                     raise LimitExceeded(f"the computation stopped unexpectedly (exit code {worker.process.exitcode})")
@@ -187,7 +216,8 @@ class JobPool:
                 checks += 1
                 if disconnected is not None and checks % 4 == 0 and await disconnected():
                     raise asyncio.CancelledError
-                await asyncio.sleep(_POLL_S)
+                await asyncio.sleep(pause)
+                pause = min(pause * 1.5, _POLL_S)
             try:
                 kind, value = worker.connection.recv()
             except (EOFError, OSError):
