@@ -15,9 +15,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from bench_inpaint import horse_photos, run_method  # noqa: E402
+from bench_inpaint import horse_photos, run_method
 
-from seglab.inpaint import dilate_mask  # noqa: E402
+from seglab.inpaint import dilate_mask
 
 HERE = Path(__file__).resolve().parent / "images"
 METHODS = ("auto", "telea", "ns", "biharmonic", "blend", "patch", "exemplar", "xphoto_shiftmap", "xphoto_fsr")
