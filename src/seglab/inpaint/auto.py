@@ -11,9 +11,9 @@ is how far colour must travel to fill it.
   base), which continues texture and structure where diffusion leaves a blurred smear.
 
 The rule is measured (``docs/inpainting.md``): on strokes of a given width cut into BSDS500
-photos, the smooth fill's lead in PSNR shrinks with the width (2.1 dB at 4 px, 1.0 dB at
-12-16 px, 0.5 dB at 32 px) while its texture ratio stays about 0.12 against 0.8-0.9 for
-``completion``; from 16 px on a smooth smear is plainly visible and costs less than 1 dB.
+photos, the smooth fill's lead in PSNR shrinks with the width (2 dB at 4-8 px, 1.0-1.3 dB at
+12-24 px, 0.7 dB at 32 px) while its texture ratio stays about 0.12 against 0.8-1.0 for
+``completion``; from 16 px on the smooth smear is plainly visible.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def completion(
         Search-and-vote rounds at the finest level (coarser levels get more, they are cheap).
     smooth_base : bool
         Keep the copied texture, edges and colours but take the coarse brightness (Gaussian
-        low-pass, sigma 3 px) from the mean of a Telea and a biharmonic fill: as sharp, and about 1 dB
+        low-pass, sigma 3 px) from the mean of a Telea and a biharmonic fill: as sharp, and 0.9 dB
         closer to the true photo inside object-shaped holes. False: the copied pixels alone,
         which continue a regular pattern (stripes, a fence) exactly, shading included.
     seed : int
