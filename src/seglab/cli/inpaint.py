@@ -45,7 +45,7 @@ def _build_mask(image, mask: Path | None, point, box, labels: Path | None, ids, 
     if point is not None:
         return mask_from_point(image, point, method=segmenter, dilate=dilate)
     if box is not None:
-        return mask_from_box(image, box, dilate=dilate)
+        return mask_from_box(image, box, method=segmenter or "", dilate=dilate)
     if ids is None:
         raise InputError("--labels needs --ids (region ids to remove, e.g. --ids 3,5)")
     from seglab.core.segmentation_io import load_segmentation
@@ -85,7 +85,9 @@ def register(app: typer.Typer) -> None:
         ids: str = typer.Option(None, "--ids", help="Region ids of --labels to remove, e.g. 3,5."),
         method: str = typer.Option("auto", "-m", "--method", help="Inpainting method (auto, completion, telea, ns, biharmonic, blend, patch, exemplar)."),
         param: list[str] = typer.Option(None, "-p", "--param", help="Method parameter key=value (repeatable)."),
-        segmenter: str = typer.Option("region_growing", "--segmenter", help="Segmentation method for --point."),
+        segmenter: str = typer.Option(None, "--segmenter",
+                                      help="Method for --point / --box (default: prompt, or sam when SEGLAB_SAM "
+                                           "is set; grabcut or region_growing also work)."),
         dilate: int = typer.Option(3, "--grow", "--dilate", help="Grow the mask by this many pixels (so no rim of the object is left)."),
         shadow: bool = typer.Option(False, "--shadow", help="Also remove the shadow the object casts on the ground below it."),
         save_mask: bool = typer.Option(False, "--save-mask", help="Also write the mask used, as OUT.mask.png."),

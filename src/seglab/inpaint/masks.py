@@ -160,20 +160,40 @@ def _class_id(seg: Any, value: Any) -> int:
     return int(value)
 
 
+def default_prompt_method() -> str:
+    """``"sam"`` when a Segment Anything model is configured (``$SEGLAB_SAM``), else ``"prompt"``."""
+    import os
+
+    return "sam" if os.environ.get("SEGLAB_SAM") else "prompt"
+
+
+def _prompt_for(info: Any, x: int, y: int, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameter a method declared for a point: ``points`` (positive click), ``seeds`` or a scribble."""
+    declared = dict(info.prompts)
+    if "points" in declared and declared["points"] not in params:
+        return {declared["points"]: [(x, y, 1)]}
+    if "seeds" in declared and declared["seeds"] not in params:
+        return {declared["seeds"]: [(x, y)]}
+    if "scribbles" in declared and declared["scribbles"][0] not in params:
+        return {declared["scribbles"][0]: [(x, y)]}
+    return {}
+
+
 def mask_from_point(
-    image: Any, point: Sequence[float], *, method: str = "region_growing", dilate: int = 3, **params: Any
+    image: Any, point: Sequence[float], *, method: str | None = None, dilate: int = 3, **params: Any
 ) -> np.ndarray:
-    """The region under a clicked ``(x, y)`` point, segmented with ``method``.
+    """The object under a clicked ``(x, y)`` point, segmented with ``method``.
 
     Parameters
     ----------
     image : (H, W[, 3]) ndarray or path-like
     point : (x, y)
         Pixel coordinates (x = column).
-    method : str
-        A registered segmentation method that takes a seed point (``seeds``, ``points``,
-        ``foreground`` or ``point``), e.g. ``"region_growing"`` or ``"grabcut"``; or any method, in which case
-        the region under the point in its result is taken.
+    method : str, optional
+        A registered method; it gets the point through the prompt it declared at registration
+        (``points`` as a positive click, ``seeds``, or a foreground scribble), and the region
+        under the point in its result is taken. Default: ``"prompt"`` (one click gives the whole
+        object), or ``"sam"`` when ``$SEGLAB_SAM`` names a Segment Anything model.
     dilate : int
         Grow the mask by this many pixels (default 3).
     **params
@@ -189,14 +209,9 @@ def mask_from_point(
 
     pixels = load_image(image)
     x, y = (int(v) for v in as_points(point, pixels.shape[:2], name="point")[0])
+    method = method or default_prompt_method()
     info = get_method(method)
-    names = {p.name for p in info.params}
-    prompt: dict[str, Any] = {}
-    for key, value in (("seeds", [(x, y)]), ("points", [(x, y)]), ("foreground", [(x, y)]), ("point", (x, y))):
-        if key in names and key not in params:
-            prompt = {key: value}
-            break
-    seg = segment(pixels, method, **prompt, **params)
+    seg = segment(pixels, info.name, **_prompt_for(info, x, y, params), **params)
     region = int(seg.labels[y, x])
     if region == 0:
         raise InputError(
@@ -206,9 +221,9 @@ def mask_from_point(
 
 
 def mask_from_box(
-    image: Any, box: Sequence[float], *, method: str | None = "grabcut", dilate: int = 3, **params: Any
+    image: Any, box: Sequence[float], *, method: str | None = "", dilate: int = 3, **params: Any
 ) -> np.ndarray:
-    """The object inside a box ``(x0, y0, x1, y1)``: GrabCut in the box, or the whole box.
+    """The object inside a box ``(x0, y0, x1, y1)``, or the whole box.
 
     Parameters
     ----------
@@ -216,8 +231,9 @@ def mask_from_box(
     box : (x0, y0, x1, y1)
         Pixel box, end exclusive; clipped to the image.
     method : str or None
-        ``"grabcut"`` (default) or another registered method taking ``box``; None takes the
-        whole box.
+        A registered method that declared a ``box`` prompt; default (``""``) ``"prompt"``, or
+        ``"sam"`` when ``$SEGLAB_SAM`` is set; ``"grabcut"`` is the other classical choice;
+        None takes the whole box.
     dilate : int
         Grow the mask by this many pixels (default 3).
     **params
@@ -226,10 +242,10 @@ def mask_from_box(
     Raises
     ------
     InputError
-        A box outside the image, or an empty result.
+        A box outside the image, a method without a box prompt, or an empty result.
     """
     from seglab.core.image import load_image
-    from seglab.core.registry import segment
+    from seglab.core.registry import get_method, segment
 
     pixels = load_image(image)
     x0, y0, x1, y1 = as_box(box, pixels.shape[:2])
@@ -237,10 +253,13 @@ def mask_from_box(
     inside[y0:y1, x0:x1] = True
     if method is None:
         return dilate_mask(inside, dilate)
-    found = segment(pixels, method, box=(x0, y0, x1, y1), **params).labels > 0
+    info = get_method(method or default_prompt_method())
+    if "box" not in info.prompts:
+        raise InputError(f"method for a box must be one that takes a box prompt, got {info.name!r}")
+    found = segment(pixels, info.name, **{info.prompts["box"]: (x0, y0, x1, y1)}, **params).labels > 0
     found &= inside
     if not found.any():
-        raise InputError(f"box must contain an object {method!r} can find, got nothing in {tuple(box)}")
+        raise InputError(f"box must contain an object {info.name!r} can find, got nothing in {tuple(box)}")
     return dilate_mask(found, dilate)
 
 
