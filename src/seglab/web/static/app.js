@@ -501,15 +501,16 @@ export function clickParams(name, x, y) {
   const prompts = info && info.prompts && !Array.isArray(info.prompts) ? info.prompts : {};
   if (prompts.points) return { [prompts.points]: [[x, y, 1]] };
   if (prompts.seeds) return { [prompts.seeds]: [[x, y]] };
-  if (name === "prompt") return { points: [[x, y, 1]] };
-  if (name === "region_growing") return { seeds: [[x, y]] };
-  return {};
+  return {};  // a superpixel method: the click picks the region under it
 }
 
 function renderClickMethods(methods) {
   const names = new Set(methods.map(m => m.name));
-  const declared = methods.filter(m => m.prompts && (m.prompts.points || m.prompts.seeds)).map(m => m.name);
-  const order = ["prompt", ...declared, "region_growing", "slic", "felzenszwalb"].filter((n, i, all) => names.has(n) && all.indexOf(n) === i);
+  // methods that declared click prompts first (positive/negative points before seeds), then superpixels
+  const withPoints = methods.filter(m => m.prompts && m.prompts.points).map(m => m.name);
+  const withSeeds = methods.filter(m => m.prompts && m.prompts.seeds && !m.prompts.points).map(m => m.name);
+  const superpixels = methods.filter(m => m.kind === "graph").map(m => m.name);
+  const order = [...withPoints, ...withSeeds, ...superpixels].filter((n, i, all) => names.has(n) && all.indexOf(n) === i);
   const label = { prompt: "prompt (points)", region_growing: "region growing", slic: "superpixel (SLIC)", felzenszwalb: "superpixel (FH)" };
   $("click-method").replaceChildren(...order.map(n => new Option(label[n] || n, n)));
   $("click-method").value = order[0];

@@ -76,7 +76,14 @@ export function installTools({ state, view }) {
       params.box = [Math.max(0, m.x - pad), Math.max(0, m.y - pad), Math.min(view.width, m.x + m.w + pad), Math.min(view.height, m.y + m.h + pad)];
     }
     if (!params.box && !fg.length) return;
-    const regions = await runMethod("grabcut", params);
+    // the method that declared box and scribble prompts at registration (GrabCut), by its parameter names
+    const tool = (state.allMethods || []).find(m => m.prompts && m.prompts.box && m.prompts.scribbles);
+    if (!tool) return message("no method on this server takes a box and scribbles");
+    const named = {};
+    if (params.box) named[tool.prompts.box] = params.box;
+    if (params.foreground) named[tool.prompts.scribbles[0]] = params.foreground;
+    if (params.background) named[tool.prompts.scribbles[1]] = params.background;
+    const regions = await runMethod(tool.name, named);
     if (!regions) return;
     if (target) {
       state.sketch = {};
