@@ -35,3 +35,21 @@ def test_tiled_model_matches_whole_image_prediction(trained, tmp_path):
     np.testing.assert_array_equal(read_labels(out), tiled.labels)
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["class_names"] == list(whole.class_names) and summary["mode"] == "blend"
+
+
+def test_tiled_model_loads_the_checkpoint_once_and_runs_one_pass_per_window(trained, monkeypatch):
+    import seglab.deep.models as models
+    import seglab.deep.predict as predict_module
+    from seglab.deep import method
+
+    image, _ = _disks((200, 150))
+    loads, passes = [], []
+    real_load, real_run = models.load, predict_module._run_tta
+    monkeypatch.setattr(models, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    monkeypatch.setattr(predict_module, "_run_tta", lambda run, batch, tta: passes.append(batch.shape) or
+                        real_run(run, batch, tta))
+    method._cached.cache_clear()
+    segment_tiled(image, "model", tile=64, halo=16, model=str(trained / "best.pt"), backend="torch")
+    assert len(loads) == 1
+    # 4 x 3 tiles of 64 with a 16-pixel halo: one batch of one window each, never tiles inside a tile
+    assert len(passes) == 12 and all(shape[0] == 1 for shape in passes)

@@ -16,7 +16,7 @@ from seglab.core.errors import InputError
 from seglab.core.registry import register
 from seglab.core.segmentation import Segmentation
 
-__all__ = ["model_instances", "model_method"]
+__all__ = ["load_cached", "model_instances", "model_method"]
 
 
 @lru_cache(maxsize=4)
@@ -24,6 +24,22 @@ def _cached(path: str, mtime: float, device: str | None) -> Any:
     from seglab.deep.models import load
 
     return load(path, device=device)
+
+
+def load_cached(model: str | Path, device: str | None = None) -> Any:
+    """The checkpoint at ``model``, loaded once per path and modification time (what the methods use).
+
+    Raises
+    ------
+    InputError
+        No path given, or no such file.
+    """
+    if not model:
+        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
+    path = Path(model)
+    if not path.is_file():
+        raise InputError(f"model file {str(path)!r} does not exist")
+    return _cached(str(path.resolve()), path.stat().st_mtime, device)
 
 
 @register("model", kind="deep", tiling="model", web=False)
@@ -79,20 +95,15 @@ def model_method(
     --------
     >>> seg = seglab.segment("cells.png", "model", model="runs/cells/best.pt")  # doctest: +SKIP
     """
-    if not model:
-        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
-    path = Path(model)
-    if not path.is_file():
-        raise InputError(f"model file {str(path)!r} does not exist")
     from seglab.deep.predict import predict
 
-    loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
+    loaded = load_cached(model, device)
     if loaded.task == "instances":
         return model_instances(image, model=model, backend=backend, tile_size=tile_size, overlap=overlap,
                                tta=tta, batch_size=batch_size, device=device)
     seg = predict(loaded, image, tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
                   backend=backend, device=device)
-    seg.meta["model"] = str(path)
+    seg.meta["model"] = str(model)
     return seg
 
 
@@ -144,14 +155,9 @@ def model_instances(
     --------
     >>> seg = seglab.segment("nuclei.png", "model_instances", model="runs/nuclei/best.pt")  # doctest: +SKIP
     """
-    if not model:
-        raise InputError("model must be the path of a checkpoint (e.g. runs/x/best.pt), got none")
-    path = Path(model)
-    if not path.is_file():
-        raise InputError(f"model file {str(path)!r} does not exist")
-    loaded = _cached(str(path.resolve()), path.stat().st_mtime, device)
+    loaded = load_cached(model, device)
     seg = loaded.predict_instances(image, threshold=threshold, seed_threshold=seed_threshold, min_area=min_area,
                                    tile_size=tile_size, overlap=overlap, tta=tta, batch_size=batch_size,
                                    backend=backend, device=device)
-    seg.meta["model"] = str(path)
+    seg.meta["model"] = str(model)
     return seg

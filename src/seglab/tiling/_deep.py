@@ -19,21 +19,30 @@ from seglab.tiling.blend import blend_strips
 __all__ = ["deep_label_tiles", "model_class_names"]
 
 
-def _predict_tile(params: dict[str, Any]) -> Any:
-    from seglab.core.registry import segment
+def _window_predictor(params: dict[str, Any]) -> Any:
+    """``predict(window) -> (C, h, w)``: the checkpoint loaded once, one prediction per window.
 
-    def predict(window: np.ndarray) -> np.ndarray:
-        # the registered "model" method caches the loaded model, so each window costs one forward pass
-        return segment(window, "model", **params).probabilities
+    The tiler's windows are the tiles, so the model's own sliding window is sized to the whole
+    window (no tiles inside tiles).
+    """
+    from seglab.deep.method import load_cached
+    from seglab.deep.predict import predict
 
-    return predict
+    model = load_cached(params["model"], params.get("device"))
+    options = {k: params[k] for k in ("backend", "tta", "device") if k in params}
+
+    def run(window: np.ndarray) -> np.ndarray:
+        size = max(window.shape[:2])
+        return predict(model, window, tile_size=size, overlap=0, batch_size=1, **options).probabilities
+
+    return run
 
 
 def model_class_names(params: dict[str, Any]) -> tuple[str, ...]:
-    """Class names stored in the checkpoint named by ``params["model"]``."""
-    from seglab.deep import load
+    """Class names stored in the checkpoint named by ``params["model"]`` (the cached model's)."""
+    from seglab.deep.method import load_cached
 
-    return tuple(load(params["model"]).class_names)
+    return tuple(load_cached(params["model"], params.get("device")).class_names)
 
 
 def deep_label_tiles(image: LazyImage, params: dict[str, Any], *, tile: int, halo: int) -> Iterator[np.ndarray]:
@@ -42,7 +51,7 @@ def deep_label_tiles(image: LazyImage, params: dict[str, Any], *, tile: int, hal
     band = np.zeros((tile, width), np.uint8)
     filled = 0  # rows of ``band`` already written, counted from the band's first image row
     band_top = 0
-    for y0, y1, probs in blend_strips(image, _predict_tile(params), tile=tile, halo=halo):
+    for y0, y1, probs in blend_strips(image, _window_predictor(params), tile=tile, halo=halo):
         classes = probs.argmax(axis=0).astype(np.uint8)
         row = y0
         while row < y1:

@@ -156,14 +156,15 @@ def _image_routes(app: FastAPI, project: Project) -> None:
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         from seglab import __version__
+        from seglab.formats import format_names
 
-        return {"name": project.root.name, "version": __version__, "formats": ["coco", "voc", "yolo", "labelme", "png"]}
+        return {"name": project.root.name, "version": __version__, "formats": format_names()}
 
     @app.get("/api/methods")
     def methods() -> list[dict[str, Any]]:
         from seglab.core.registry import methods as all_methods
 
-        return [m.to_dict() for m in all_methods()]
+        return [m.to_dict() for m in all_methods() if m.web]  # what each method declared it allows
 
     @app.get("/api/images")
     def images() -> list[dict[str, Any]]:
@@ -283,6 +284,9 @@ def _segment(project: Project, info: dict[str, Any], body: SegmentIn) -> dict[st
     from seglab.core.registry import get_method, segment
 
     method = get_method(body.method)
+    if not method.web:
+        raise InputError(f"method must be one the annotator may run, got {method.name!r} "
+                         "(registered with web=False)")
     params = coerce_params(method, body.params)
     seg = segment(project.pixels(info), method.name, **params)
     if body.pick is not None:
