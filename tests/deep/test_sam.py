@@ -151,3 +151,12 @@ def test_sam_is_registered_without_importing_onnxruntime() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "interactive ['box', 'config', 'points', 'previous'] False False"
     assert sam_module.CACHE_SIZE >= 1
+
+
+def test_sam_is_kept_off_the_web_page_because_config_is_a_server_path(tmp_path: Path) -> None:
+    from seglab.core.registry import get_method
+
+    assert get_method("sam").web is False and get_method("prompt").web is True
+    (tmp_path / "c.yaml").write_text("secret: 1\nencoder: x\n")
+    with pytest.raises(FormatError, match=r"got dict with keys \['encoder', 'secret'\]$"):
+        load_config(tmp_path / "c.yaml")  # the message names keys, never the file's values

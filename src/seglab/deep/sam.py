@@ -91,7 +91,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SamConfig:
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise FormatError(f"sam config {str(file)!r} must be YAML or JSON, got a parse error: {error}") from None
     if not isinstance(data, dict) or not {"encoder", "decoder"} <= set(data):
-        raise FormatError(f"sam config {str(file)!r} must be a mapping with 'encoder' and 'decoder', got {data!r}")
+        raise FormatError(f"sam config {str(file)!r} must be a mapping with 'encoder' and 'decoder', "
+                          f"got {type(data).__name__}{' with keys ' + str(sorted(map(str, data))) if isinstance(data, dict) else ''}")
     unknown = set(data) - {"encoder", "decoder", "input_size", "mean", "std"}
     if unknown:
         raise FormatError(f"sam config {str(file)!r} keys must be encoder, decoder, input_size, mean, std, "
@@ -108,10 +109,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SamConfig:
         std = tuple(float(v) for v in data.get("std", SamConfig.std))
     except (TypeError, ValueError):
         raise FormatError(f"sam config {str(file)!r} input_size must be an integer and mean / std three numbers, "
-                          f"got {data!r}") from None
+                          f"got input_size={data.get('input_size')!r}, mean={data.get('mean')!r}, "
+                          f"std={data.get('std')!r}") from None
     if size < 16 or len(mean) != 3 or len(std) != 3 or min(std) <= 0:
         raise FormatError(f"sam config {str(file)!r} input_size must be >= 16 and mean / std three numbers "
-                          f"(std > 0), got {data!r}")
+                          f"(std > 0), got input_size={size}, mean={mean}, std={std}")
     return SamConfig(paths["encoder"], paths["decoder"], size, mean, std)  # type: ignore[arg-type]
 
 
@@ -200,7 +202,9 @@ def _mask_key(mask: np.ndarray) -> str:
     return hashlib.blake2b(np.packbits(mask).tobytes() + str(mask.shape).encode(), digest_size=16).hexdigest()
 
 
-@register("sam", kind="interactive", tiling="none",
+# web=False: ``config`` names a server path, which the annotator's requests must not choose (as for
+# the ``model`` method); offering sam on the page needs the server's SEGLAB_SAM instead.
+@register("sam", kind="interactive", tiling="none", web=False,
           prompts={"points": "points", "box": "box", "mask": "previous"})
 def sam(
     image: np.ndarray,
