@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def _first_image(client) -> int:
     return client.get("/api/images").json()[0]["id"]
@@ -27,4 +29,18 @@ def test_a_method_not_declared_for_the_web_is_refused_and_models_are_project_nam
         response = client.post(f"/api/images/{image}/segment", json={"method": "model", "params": {"model": given}})
         assert response.status_code == 400
         assert response.json()["detail"] == (f"InputError: model must be the name of one of this project's models "
-                                             f"(none yet (train one with Learn)), got {given!r}")
+                                             f"(none yet (train one with Learn)), got {Path(given).name!r}")
+
+
+def test_sam_is_offered_only_when_the_server_configures_it(client, tmp_path, monkeypatch):
+    image = _first_image(client)
+    monkeypatch.delenv("SEGLAB_SAM", raising=False)
+    assert "sam" not in {m["name"] for m in client.get("/api/methods").json()}
+    body = {"method": "sam", "params": {"points": [[5, 5, 1]]}}
+    assert client.post(f"/api/images/{image}/segment", json=body).json()["detail"].endswith("(registered with web=False)")
+
+    monkeypatch.setenv("SEGLAB_SAM", str(tmp_path / "sam.yaml"))
+    assert "sam" in {m["name"] for m in client.get("/api/methods").json()}
+    chosen = {"method": "sam", "params": {"points": [[5, 5, 1]], "config": str(tmp_path / "other.yaml")}}
+    refused = client.post(f"/api/images/{image}/segment", json=chosen).json()["detail"]
+    assert refused.endswith("(registered with web=False)")  # the page never names the model file

@@ -41,7 +41,7 @@ def client(project):
 
     from seglab.web.app import create_app
 
-    with TestClient(create_app(project)) as test_client:
+    with TestClient(create_app(project), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -95,7 +95,7 @@ def test_coco_has_one_rle_per_object_overlaps_and_negatives(client, tmp_path):
 def test_labelme_keeps_folders_overlaps_and_points_at_the_images(client, project, tmp_path):
     from PIL import Image
 
-    from seglab.formats._geometry import fill_polygons
+    from seglab.formats.geometry import fill_polygons
 
     annotate(client)
     folder, notes = download(client, "labelme", tmp_path)

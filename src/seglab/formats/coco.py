@@ -43,7 +43,7 @@ from seglab.formats._common import (
     object_class_names,
     read_json,
 )
-from seglab.formats._geometry import corner_polygons, has_holes
+from seglab.formats.geometry import corner_polygons, has_holes
 
 __all__ = ["CocoBuilder", "coco_dict", "from_coco", "rle_counts", "to_coco"]
 

@@ -34,7 +34,7 @@ from seglab.formats._common import (
     object_class_names,
     read_json,
 )
-from seglab.formats._geometry import bridge, centre_contours, fill_polygons
+from seglab.formats.geometry import bridge, centre_contours, fill_polygons
 
 __all__ = ["LABELME_VERSION", "from_labelme", "to_labelme"]
 

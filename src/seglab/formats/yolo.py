@@ -36,7 +36,7 @@ from seglab.formats._common import (
     drop_empty,
     object_class_names,
 )
-from seglab.formats._geometry import bridge, centre_contours, fill_polygons
+from seglab.formats.geometry import bridge, centre_contours, fill_polygons
 
 __all__ = ["from_yolo", "object_polygon", "to_yolo"]
 

@@ -188,7 +188,8 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
     def methods() -> list[dict[str, Any]]:
         from seglab.core.registry import methods as all_methods
 
-        return [m.to_dict() for m in all_methods() if m.web]  # what each method declared it allows
+        # what each method declared it allows, and sam when the server's SEGLAB_SAM configures it
+        return [m.to_dict() for m in all_methods() if m.web or _server_configured(m.name)]
 
     @app.get("/api/images")
     def images() -> list[dict[str, Any]]:
@@ -313,9 +314,19 @@ def coerce_params(info: Any, params: dict[str, Any]) -> dict[str, Any]:
     return typed
 
 
+#: Methods registered ``web=False`` because a parameter names a server file, which the page may run
+#: when the server's own environment configures that file (the page never names it).
+SERVER_CONFIGURED = {"sam": "SEGLAB_SAM"}
+
 #: Methods the page may run with a project model's name (``DIR/.seglab/models/NAME``) as ``model``,
 #: although they are registered ``web=False`` (they would otherwise open any server path).
 PROJECT_MODEL_METHODS = ("model", "model_instances")
+
+
+def _server_configured(name: str) -> bool:
+    import os
+
+    return name in SERVER_CONFIGURED and bool(os.environ.get(SERVER_CONFIGURED[name]))
 
 
 def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
@@ -333,6 +344,8 @@ def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
         from seglab.web.learn import model_path
 
         model = str(model_path(root, given.pop("model")))
+    elif _server_configured(method.name) and "config" not in given:
+        pass  # e.g. sam with the model that SEGLAB_SAM names
     elif not method.web:
         raise InputError(f"method must be one the annotator may run, got {method.name!r} "
                          "(registered with web=False)")

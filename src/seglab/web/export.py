@@ -147,7 +147,7 @@ def _coco(project: Project, entries: list[_Entry], categories: list[str], target
 
 # ---------------------------------------------------------------------------- labelme
 def _labelme(project: Project, entries: list[_Entry], target: Path, copy_images: bool) -> None:
-    from seglab.formats._geometry import bridge, centre_contours
+    from seglab.formats.geometry import bridge, centre_contours
     from seglab.formats.labelme import LABELME_VERSION
 
     for entry in entries:
@@ -250,6 +250,6 @@ def _flat(project: Project, entries: list[_Entry], categories: list[str], target
 
 
 def _not_background(name: str) -> str:
-    from seglab.formats._common import BACKGROUND_NAMES
+    from seglab.formats import BACKGROUND_NAMES
 
     return f"{name} (class)" if name.lower() in BACKGROUND_NAMES else name
