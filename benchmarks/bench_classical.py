@@ -157,11 +157,11 @@ def run(sizes: list[int], repeat: int, skip: set[str]) -> tuple[list[str], list[
         for name, (direct, note) in CASES.items():
             if name in skip or (size > 1024 and name in ("grabcut", "quickshift")):
                 continue
-            prompts = demo_prompts(name, rgb)
             image = gray if name in ("threshold", "otsu", "multiotsu", "adaptive", "region_growing") else rgb
             if name in SEGLAB_CALLS:
                 ours = best_of(lambda: SEGLAB_CALLS[name](rgb, gray), n)
             else:
+                prompts = demo_prompts(name, rgb)
                 ours = best_of(lambda: seglab.segment(image, name, **prompts), n)
             theirs = best_of(lambda: direct(rgb, gray), n)
             overhead.append(f"| {name} | {size}² | {ours * 1000:.1f} ms | {theirs * 1000:.1f} ms | "

@@ -38,6 +38,7 @@ CAPTIONS = {
     "quickshift": "Superpixels from a mode search in colour and position.",
     "slic": "About 250 compact superpixels of similar size.",
     "grabcut": "The object in a central box, from colour models and a graph cut.",
+    "prompt": "One click on an object gives the whole object: a graph cut kept star-shaped around the click.",
     "chan_vese": "Two-phase active contour: the inside and outside of one evolving curve.",
     "morph_chan_vese": "Morphological Chan-Vese: the same two-phase fit with fast binary steps.",
     "morph_geodesic": "A contour shrinking from the border onto strong edges.",
@@ -45,18 +46,24 @@ CAPTIONS = {
 
 
 def demo_prompts(method: str, image: np.ndarray) -> dict[str, Any]:
-    """Prompts for interactive methods, as a person might give them.
+    """Prompts for interactive methods, as a person might give them, through the prompts each declared.
 
-    GrabCut gets a central box. Region growing gets one seed on an object: the Otsu side that
-    covers less of the image border is taken as the objects, and the seed is a pixel deep inside
-    the object closest to the centre whose grey is that object's median, so on coins it lands on
-    a coin rather than on the background.
+    A method taking clicks (``points``) gets one click on an object, one taking ``seeds`` one seed
+    there, one taking only a box (GrabCut) a central box. The object is the Otsu side that covers
+    less of the image border, and the click is a pixel deep inside the object closest to the
+    centre whose grey is that object's median, so on coins it lands on a coin rather than on the
+    background.
     """
+    from seglab.core.registry import get_method
+
+    declared = dict(get_method(method).prompts)
     height, width = image.shape[:2]
-    if method == "grabcut":
-        return {"box": (0.2 * width, 0.1 * height, 0.8 * width, 0.95 * height)}
-    if method == "region_growing":
-        return {"seeds": [_object_seed(image)]}
+    if "points" in declared:
+        return {declared["points"]: [(*_object_seed(image), 1)]}
+    if "seeds" in declared:
+        return {declared["seeds"]: [_object_seed(image)]}
+    if "box" in declared:
+        return {declared["box"]: (0.2 * width, 0.1 * height, 0.8 * width, 0.95 * height)}
     return {}
 
 
@@ -124,7 +131,8 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images = data.samples() if images is None else images
-    names = list(method_names) if method_names else [m.name for m in methods() if m.kind != "deep"]
+    # every method that runs without a model file (deep models and sam need one)
+    names = list(method_names) if method_names else [m.name for m in methods() if m.kind != "deep" and m.web]
     rows: list[dict[str, Any]] = []
     for stem, image in images.items():
         results: dict[str, Segmentation] = {}

@@ -99,7 +99,7 @@ def test_progress_is_reported_and_checked(rng: np.random.Generator) -> None:
     with pytest.raises(InputError, match=r"^progress must be a callable progress\(done, total\) or None, got "):
         inpaint(image, hole, "completion", progress=3)
     with pytest.raises(InputError, match=r"^smooth_base must be True or False, got "):
-        inpaint(image, hole, "completion", smooth_base="yes")
+        inpaint(image, hole, "completion", smooth_base=2)
 
 
 def test_shadow_below_the_object_is_added() -> None:

@@ -107,7 +107,8 @@ def train_command(
     """Train a segmentation model on labelled images (planned from the data and the budget)."""
     from seglab.deep.train import train
 
-    if not (resume or overwrite) and out.is_dir() and any(out.iterdir()):
+    holds_run = any((out / name).exists() for name in ("best.pt", "last.pt"))  # train() names the run
+    if not (resume or overwrite) and out.is_dir() and any(out.iterdir()) and not holds_run:
         raise InputError(f"run folder {str(out)!r} must be new or empty, got one with files "
                          "(pass --resume to continue it or --overwrite to replace it)")
 
