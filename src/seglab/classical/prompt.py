@@ -62,6 +62,26 @@ def as_clicks(points: Any, shape: tuple[int, int], name: str = "points") -> np.n
 
 
 # ---------------------------------------------------------------------------- the graph
+def read_prompts(method: str, image: Any, points: Any, box: Any, previous: Any
+                 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int] | None, np.ndarray | None]:
+    """The checked prompts of a click method: image, (N, 3) clicks, pixel box or None, previous mask or None.
+
+    Raises
+    ------
+    InputError
+        Bad points, box or mask, or neither a positive click nor a box.
+    """
+    pixels = as_image(image)
+    shape = pixels.shape[:2]
+    clicks = np.zeros((0, 3), np.int64) if points is None else as_clicks(points, shape)
+    pixel_box = None if box is None else as_box(box, shape)
+    if pixel_box is None and not (clicks[:, 2] == 1).any():
+        raise InputError(f"{method} must be given at least one positive click (x, y, 1) or a box, got "
+                         + ("only negative clicks" if len(clicks) else "neither"))
+    last = None if previous is None else as_mask(np.asarray(previous), shape, "previous")
+    return pixels, clicks, pixel_box, last
+
+
 def _neighbour_pairs(shape: tuple[int, int]) -> list[tuple[tuple[slice, slice], tuple[slice, slice], float]]:
     """For each offset of :data:`_OFFSETS`: the slices of p and of its neighbour q, and |p - q|."""
     height, width = shape
@@ -326,14 +346,8 @@ def prompt(
     >>> seg.areas.tolist()
     [600]
     """
-    pixels = as_image(image)
+    pixels, clicks, pixel_box, last = read_prompts("prompt", image, points, box, previous)
     shape = pixels.shape[:2]
-    clicks = np.zeros((0, 3), np.int64) if points is None else as_clicks(points, shape)
-    pixel_box = None if box is None else as_box(box, shape)
-    if pixel_box is None and not (clicks[:, 2] == 1).any():
-        raise InputError("prompt must be given at least one positive click (x, y, 1) or a box, got "
-                         + ("only negative clicks" if len(clicks) else "neither"))
-    last = None if previous is None else as_mask(np.asarray(previous), shape, "previous")
     iterations = check_int("iterations", iterations, minimum=1)
     smoothness = check_float("smoothness", smoothness, minimum=0.0)
     colour_weight = check_float("colour_weight", colour_weight, minimum=0.0)

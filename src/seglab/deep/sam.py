@@ -37,7 +37,7 @@ import numpy as np
 from seglab.core.errors import FormatError, InputError
 from seglab.core.registry import register
 from seglab.core.segmentation import Segmentation
-from seglab.core.validate import as_box, as_image, as_mask, to_rgb, to_uint8
+from seglab.core.validate import to_rgb, to_uint8
 
 __all__ = ["SamConfig", "SamModel", "load_config", "sam", "sam_model"]
 
@@ -244,16 +244,10 @@ def sam(
     FormatError
         For a config file that cannot be read.
     """
-    from seglab.classical.prompt import as_clicks
+    from seglab.classical.prompt import read_prompts
 
-    pixels = as_image(image)
+    pixels, clicks, pixel_box, last = read_prompts("sam", image, points, box, previous)
     shape = pixels.shape[:2]
-    clicks = np.zeros((0, 3), np.int64) if points is None else as_clicks(points, shape)
-    pixel_box = None if box is None else as_box(box, shape)
-    if pixel_box is None and not (clicks[:, 2] == 1).any():
-        raise InputError("sam must be given at least one positive click (x, y, 1) or a box, got "
-                         + ("only negative clicks" if len(clicks) else "neither"))
-    last = None if previous is None else as_mask(np.asarray(previous), shape, "previous")
     model = sam_model(config)
     rgb = np.ascontiguousarray(to_rgb(to_uint8(pixels)))
     embedding, scale, cached = model.embed(rgb)

@@ -35,6 +35,7 @@ from seglab.core.errors import expected
 from seglab.core.validate import check_int
 from seglab.inpaint.api import register_inpaint
 from seglab.inpaint.exemplar import _working
+from seglab.inpaint.patch import _downsample, _smooth_fill  # the same pyramid and first guess as patch
 
 __all__ = ["completion"]
 
@@ -195,24 +196,6 @@ def _pyramid(work: np.ndarray, mask: np.ndarray, size: int) -> tuple[list[np.nda
         images.append(smaller_image)
         holes.append(smaller_hole)
     return images, holes
-
-
-def _downsample(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Half size; known pixels averaged from known pixels only, any hole coverage stays hole."""
-    height, width = (hole.shape[0] + 1) // 2, (hole.shape[1] + 1) // 2
-    known = (~hole).astype(np.float32)
-    weighted = cv2.resize(image * known[:, :, None], (width, height), interpolation=cv2.INTER_AREA)
-    share = cv2.resize(known, (width, height), interpolation=cv2.INTER_AREA)
-    smaller_hole = share < 0.999
-    values = weighted.reshape(height, width, -1) / np.maximum(share, 1e-6)[:, :, None]
-    values[smaller_hole] = 0
-    return values.astype(np.float32), smaller_hole
-
-
-def _smooth_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    mask8 = hole.astype(np.uint8)
-    planes = [cv2.inpaint(np.ascontiguousarray(image[:, :, c]), mask8, 3, cv2.INPAINT_TELEA) for c in range(image.shape[2])]
-    return np.dstack(planes).astype(np.float32)
 
 
 def _scale_back(image: np.ndarray, values: np.ndarray) -> np.ndarray:
