@@ -169,3 +169,11 @@ def test_summary_is_json_ready(seg):
         "id": 2, "area": 3, "box_xyxy": [0, 1, 2, 3], "centroid_rc": [1.33, 0.33],
         "class_id": 2, "class_name": "dog", "score": 0.5,
     }
+
+
+def test_repr_says_region_for_one():
+    labels = np.zeros((4, 4), np.int32)
+    labels[1, 1] = 1
+    assert repr(Segmentation(labels)).startswith("Segmentation(1 region, shape=(4, 4)")
+    labels[2, 2] = 2
+    assert repr(Segmentation(labels)).startswith("Segmentation(2 regions, shape=(4, 4)")

@@ -361,7 +361,8 @@ class Segmentation:
         method = self.meta.get("method")
         tail = f", method={method!r}" if method else ""
         more = f", with {', '.join(extras)}" if extras else ""
-        return f"Segmentation({len(self)} regions, shape={self.shape}{more}{tail})"
+        noun = "region" if len(self) == 1 else "regions"
+        return f"Segmentation({len(self)} {noun}, shape={self.shape}{more}{tail})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Segmentation):
