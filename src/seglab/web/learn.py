@@ -106,9 +106,10 @@ def read_project(root: Any, db: str | None = None) -> tuple[list[Any], tuple[str
 
 def default_arch(done_images: int) -> str:
     """The pixel forest for few Done images when it is installed, a small U-Net otherwise."""
-    from seglab.deep.models import ARCHITECTURES
+    # the forest registers its checkpoint loader; it is not one of the smp architectures
+    from seglab.deep.protocol import MODEL_LOADERS
 
-    return "forest" if done_images < FOREST_BELOW and "forest" in ARCHITECTURES else "unet"
+    return "forest" if done_images < FOREST_BELOW and "forest" in MODEL_LOADERS else "unet"
 
 
 class Trainer:
