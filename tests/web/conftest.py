@@ -114,3 +114,24 @@ def server_factory() -> Iterator:
     yield start
     for server in servers:
         server.stop()
+
+
+#: Debian's Chromium flags for headless browser tests (Playwright cannot download a browser here).
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    """A headless Chromium (``$SEGLAB_CHROMIUM``, default Debian's) driven by Playwright."""
+    import os
+
+    from playwright import sync_api
+
+    executable = os.environ.get("SEGLAB_CHROMIUM", "/usr/bin/chromium")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

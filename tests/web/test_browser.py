@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 
 CHROMIUM = os.environ.get("SEGLAB_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "images" / "annotator.png"
 
@@ -38,16 +36,6 @@ def make_scene(folder: Path) -> Path:
     Image.fromarray(image).save(folder / "fruit.png")
     Image.fromarray(image[::2, ::2].copy()).save(folder / "small.jpg")
     return folder
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def wait_until(page, expression: str, timeout: float = 30.0) -> None:

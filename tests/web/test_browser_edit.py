@@ -11,23 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_browser import CHROMIUM, make_scene, to_screen, wait_until
+from test_browser import make_scene, to_screen, wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROWS, COLS = np.mgrid[:240, :320]
 FRUIT = ((ROWS - 120) / 70.0) ** 2 + ((COLS - 150) / 85.0) ** 2 <= 1
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
