@@ -33,7 +33,7 @@ import numpy as np
 from seglab.core.errors import expected
 from seglab.core.validate import as_mask, check_int
 
-__all__ = ["edge_continuity", "ghost_score", "ring", "texture_ratio"]
+__all__ = ["colour_centres", "edge_continuity", "ghost_score", "nearest_distance", "ring", "texture_ratio", "to_lab"]
 
 
 def ring(mask: np.ndarray, width: int = 15) -> np.ndarray:
@@ -134,20 +134,23 @@ def ghost_score(original: Any, filled: Any, mask: Any, *, object_mask: Any = Non
     hole = as_mask(mask, before.shape[:2])
     removed = hole if object_mask is None else as_mask(object_mask, before.shape[:2], name="object_mask")
     clusters = check_int("clusters", clusters, minimum=1)
-    lab_before, lab_after = _lab(before), _lab(after)
+    lab_before, lab_after = to_lab(before), to_lab(after)
     around = ring(hole, ring_width)
     if not removed.any() or not around.any():
         return float("nan")
-    centres_object = _kmeans(lab_before[removed], clusters)
-    centres_ring = _kmeans(lab_before[around], clusters)
+    centres_object = colour_centres(lab_before[removed], clusters)
+    centres_ring = colour_centres(lab_before[around], clusters)
     pixels = lab_after[hole]
-    near_object = _nearest(pixels, centres_object)
-    near_ring = _nearest(pixels, centres_ring)
+    near_object = nearest_distance(pixels, centres_object)
+    near_ring = nearest_distance(pixels, centres_ring)
     return float(np.mean(near_object < near_ring))
 
 
-def _lab(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float32 CIE Lab (grey images: lightness only, in all three columns)."""
+def to_lab(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 CIE Lab of an RGB or grey image (grey: its 0..255 value in all three columns).
+
+    Integer images are read on their dtype's full scale, float images as 0..1.
+    """
     if image.ndim == 2:
         grey = _grey(image)
         return np.dstack([grey, grey, grey])
@@ -157,7 +160,8 @@ def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.clip(rgb, 0, 1), cv2.COLOR_RGB2Lab)
 
 
-def _kmeans(samples: np.ndarray, k: int) -> np.ndarray:
+def colour_centres(samples: np.ndarray, k: int) -> np.ndarray:
+    """``k`` k-means centres (seeded, so repeatable) of ``(N, C)`` colour samples; fewer when N < k."""
     samples = np.ascontiguousarray(samples.reshape(len(samples), -1), np.float32)
     k = min(k, len(samples))
     cv2.setRNGSeed(0)
@@ -166,6 +170,7 @@ def _kmeans(samples: np.ndarray, k: int) -> np.ndarray:
     return centres
 
 
-def _nearest(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+def nearest_distance(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each pixel's squared distance to its nearest centre."""
     pixels = pixels.reshape(len(pixels), -1).astype(np.float32)
     return np.min(((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
