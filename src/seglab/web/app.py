@@ -245,7 +245,7 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
         import asyncio
 
         info = await asyncio.to_thread(_image_or_404, project, image_id)
-        name, params = _segment_params(body, project.root)  # refused here, before a worker is taken
+        name, params = _segment_params(body, project.root, info)  # refused here, before a worker is taken
         return await run_http(jobs, _segment, PixelSource(project.root), info, body, name, params, request=request)
 
     @app.get("/api/export")
@@ -329,16 +329,40 @@ def _server_configured(name: str) -> bool:
     return name in SERVER_CONFIGURED and bool(os.environ.get(SERVER_CONFIGURED[name]))
 
 
-def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
+def _mask_prompt(method: Any, given: dict[str, Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The mask prompt (``previous``) given as crop runs ``{x, y, w, h, counts}``, as a full mask.
+
+    Taken out of ``given``; nested 0/1 lists stay there and go through the method's signature.
+    A mask of a large image is a few hundred run lengths this way instead of H x W numbers.
+    """
+    key = method.prompts.get("mask")
+    if not isinstance(key, str) or not isinstance(given.get(key), dict):
+        return {}
+    from pydantic import ValidationError
+
+    from seglab.web.schemas import MaskRuns
+
+    value = given.pop(key)
+    try:
+        runs = MaskRuns(**value).model_dump()
+    except (TypeError, ValidationError):
+        raise InputError(f"parameter {key!r} of method {method.name!r} must be a mask as crop runs "
+                         f"{{x, y, w, h, counts}} or nested 0/1 lists, got an object with keys {sorted(value)}") from None
+    return {key: mask_from_runs(runs, info["height"], info["width"])}
+
+
+def _segment_params(body: SegmentIn, root: Path, info: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The method's name and its typed, checked parameters (bounds: :mod:`seglab.web.security`).
 
     The model methods are registered ``web=False``; the page may still run them with the name of
     one of the project's own models (:func:`seglab.web.learn.model_path`), never a server path.
+    The mask prompt may come as crop runs (:func:`_mask_prompt`) when ``info`` (the image) is given.
     """
     from seglab.core.registry import get_method
 
     method = get_method(body.method)
     given = dict(body.params)
+    masks = {} if info is None else _mask_prompt(method, given, info)
     model = None
     if method.name in PROJECT_MODEL_METHODS and "model" in given:
         from seglab.web.learn import model_path
@@ -349,7 +373,7 @@ def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
     elif not method.web:
         raise InputError(f"method must be one the annotator may run, got {method.name!r} "
                          "(registered with web=False)")
-    params = security.check_web_params(method, coerce_params(method, given), root)
+    params = {**security.check_web_params(method, coerce_params(method, given), root), **masks}
     return method.name, params if model is None else {**params, "model": model}
 
 
