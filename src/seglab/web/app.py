@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -34,6 +34,8 @@ __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY = 64 * 2**20
+#: Largest side of an image-list thumbnail (``/api/images/{id}/thumbnail?size=``).
+MAX_THUMBNAIL = 256
 _MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png",
           ".svg": "image/svg+xml", ".ico": "image/x-icon"}
 _FILE_MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".tif": "image/tiff",
@@ -202,6 +204,12 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
     @app.get("/api/images/{image_id}/preview")
     def preview(image_id: int, max_side: int = 2048) -> Response:
         data, media = project.preview(_image_or_404(project, image_id), max_side)
+        return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/api/images/{image_id}/thumbnail")
+    def thumbnail(image_id: int, size: int = Query(64, ge=16, le=MAX_THUMBNAIL)) -> Response:
+        # a preview of the smallest cached size that holds `size`: the image list asks for one per image
+        data, media = project.preview(_image_or_404(project, image_id), size)
         return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/api/images/{image_id}/region")
