@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_browser import make_scene, to_screen, wait_until
-from test_browser_edit import FRUIT, box_grabcut, drag, iou, object_mask, open_page, pixel, screen_pixels
+from test_browser_edit import FRUIT, box_grabcut, drag, hex_rgb, iou, object_mask, open_page, pixel, screen_pixels
 
 sync_api = pytest.importorskip("playwright.sync_api")
 ROWS, COLS = np.mgrid[:240, :320]
@@ -55,7 +55,7 @@ def test_a_new_box_refines_the_selected_object(tmp_path, server_factory, browser
     assert iou(first, FRUIT) < 0.75
     # a box around the whole fruit holds the selected object's centre: GrabCut replaces its mask
     drag(page, [(55, 40), (150, 120), (246, 200)])
-    wait_until(page, f"window.seglab.state.undo.length === 2")
+    wait_until(page, "window.seglab.state.undo.length === 2")
     assert page.evaluate("[window.seglab.state.pending.length, window.seglab.state.objects.length]") == [0, 1]
     assert page.evaluate("window.seglab.state.objects[0].uid") == uid
     refined = object_mask(page, 0)
@@ -67,6 +67,14 @@ def test_a_new_box_refines_the_selected_object(tmp_path, server_factory, browser
     raw = np.asarray(Image.open(scene / "fruit.png").convert("RGB")).astype(int)
     assert not first[120, 200] and refined[120, 200]
     assert np.abs(pixel(page, screen_pixels(page), 200.5, 120.5) - raw[120, 200]).sum() > 60
+    # the opacity slider: full, the fill is the object's colour; none, the image shows through
+    color = hex_rgb(page.evaluate("window.seglab.state.objects[0].color"))
+    for value, expected in (("100", color), ("0", raw[120, 200])):
+        page.fill("#opacity", value)
+        page.wait_for_timeout(100)
+        assert np.abs(pixel(page, screen_pixels(page), 200.5, 120.5) - expected).max() <= 12, value
+    page.fill("#opacity", "45")
+    page.focus("#canvas")  # keys go to the page again, not the slider
     page.wait_for_selector("#save-state[data-state='saved']")
     page.keyboard.press("Control+z")
     assert np.array_equal(object_mask(page, 0), first)
