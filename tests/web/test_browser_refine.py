@@ -10,7 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_browser import make_scene, to_screen, wait_until
-from test_browser_edit import FRUIT, box_grabcut, drag, hex_rgb, iou, object_mask, open_page, pixel, screen_pixels
+from test_browser_edit import (
+    FRUIT,
+    box_grabcut,
+    drag,
+    hex_rgb,
+    iou,
+    object_mask,
+    open_page,
+    pixel,
+    screen_pixels,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 ROWS, COLS = np.mgrid[:240, :320]
@@ -140,8 +150,8 @@ def test_clicks_refine_the_proposal_and_the_selected_object_with_previous(tmp_pa
     page.wait_for_selector("#save-state[data-state='saved']")
 
     # an object that no click made (saved through the API): select it, Alt+click on the background
-    page.evaluate("window.seglab.api('POST', 'api/images/1/save', {upserts: [{uid: 'made', mask: %s}], deletes: []})"
-                  % __import__("json").dumps(crop_runs(WHOLE)))
+    saved = httpx.post(server.url + "/api/images/1/save", json={"upserts": [{"uid": "made", "mask": crop_runs(WHOLE)}]})
+    assert saved.status_code == 200, saved.text
     page.reload()
     page.wait_for_selector("body[data-ready='1'][data-loaded]")
     sent = segment_requests(page)
