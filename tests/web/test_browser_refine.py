@@ -1,5 +1,6 @@
 """The annotator page, part 3 (Playwright + Debian chromium): refining a selected object with a new box
-(GrabCut) or with clicks that carry the mask as ``previous``, and the image list's thumbnails and counts.
+(GrabCut) or with clicks that carry the mask as ``previous``, the image list's thumbnails and counts, and
+recolouring a class.
 """
 
 from __future__ import annotations
@@ -209,5 +210,28 @@ def test_image_list_has_thumbnails_counts_and_filter_counts(tmp_path, server_fac
     page.select_option("#image-filter", "done")
     assert page.locator("#images li .name").all_inner_texts() == ["\u2713 fruit.png"]
     assert page.locator("#images li img.thumb").count() == 1
+    assert errors == []
+    page.close()
+
+
+def test_recolouring_a_class_repaints_its_objects(tmp_path, server_factory, browser):
+    import httpx
+
+    server = server_factory(make_scene(tmp_path / "scene"))
+    cls = httpx.post(server.url + "/api/classes", json={"name": "fruit", "color": "#ff0000"}).json()
+    errors: list[str] = []
+    page = open_page(browser, server, errors)
+    box_grabcut(page, (55, 40, 246, 200))
+    page.keyboard.press("Escape")  # deselect: the object is drawn plainly
+    page.mouse.move(5, 5)
+    page.fill("#opacity", "100")
+    page.wait_for_timeout(100)
+    assert np.abs(pixel(page, screen_pixels(page), 150.5, 120.5) - hex_rgb("#ff0000")).max() <= 12
+    page.locator("#classes li input[type=color]").fill("#0000ff")
+    wait_until(page, "window.seglab.state.classes[0].color === '#0000ff'")
+    page.wait_for_timeout(100)
+    assert np.abs(pixel(page, screen_pixels(page), 150.5, 120.5) - hex_rgb("#0000ff")).max() <= 12
+    page.wait_for_selector("#save-state[data-state='saved']")
+    assert httpx.get(server.url + "/api/classes").json()[0] == {**cls, "color": "#0000ff", "objects": 1}
     assert errors == []
     page.close()
