@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "web"))
-from test_browser import ARGS, CHROMIUM, make_scene, to_screen, wait_until  # noqa: E402
+from test_browser import CHROMIUM, make_scene, to_screen, wait_until  # noqa: E402
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
         server = conftest.Server(make_scene(Path(tmp) / "scene")).start()
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=conftest.CHROMIUM_ARGS, headless=True)
                 page = browser.new_page(viewport={"width": 1280, "height": 760})
                 page.goto(server.url + "/")
                 page.wait_for_selector("body[data-ready='1'][data-loaded]")

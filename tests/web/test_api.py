@@ -205,6 +205,25 @@ def test_preview_is_downscaled_jpeg(client):
     assert Image.open(io.BytesIO(response.content)).size == (64, 48)
 
 
+def test_thumbnail_is_small_capped_and_cached(client, project_dir):
+    from PIL import Image
+
+    image = rect_id(client)
+    response = client.get(f"/api/images/{image}/thumbnail?size=64")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    thumb = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
+    assert thumb.shape == (48, 64, 3)
+    assert np.abs(thumb[24, 32] - (200, 60, 60)).max() < 25 and np.abs(thumb[2, 2] - 40).max() < 25  # the picture
+    assert Image.open(io.BytesIO(client.get(f"/api/images/{image}/thumbnail").content)).size == (64, 48)  # default 64
+    cached = sorted(p.name for p in (project_dir / ".seglab" / "previews").glob(f"{image}_*.jpg"))
+    assert len(cached) == 1 and cached[0].startswith(f"{image}_64_")
+    assert client.get(f"/api/images/{image}/thumbnail?size=64").content == response.content
+    assert len(list((project_dir / ".seglab" / "previews").glob(f"{image}_*.jpg"))) == 1  # made once
+    for size in (15, 257, 4096):
+        assert client.get(f"/api/images/{image}/thumbnail?size={size}").status_code == 422, size
+    assert client.get("/api/images/999/thumbnail").status_code == 404
+
+
 def test_region_is_the_crop_at_full_resolution_or_shrunk(client, project_dir):
     from PIL import Image
 

@@ -259,7 +259,7 @@ def test_help_overlay_and_image_filter(scene, server_factory, browser):
     page.click("#done")
     page.wait_for_selector("#images li.current.done")
     page.select_option("#image-filter", "todo")
-    assert [t.strip() for t in page.locator("#images li span:first-child").all_inner_texts()] == ["small.jpg"]
+    assert [t.strip() for t in page.locator("#images li .name").all_inner_texts()] == ["small.jpg"]
     page.select_option("#image-filter", "done")
     assert page.locator("#images li").count() == 1 and "fruit.png" in page.text_content("#images li")
     # resizing the window refits the image

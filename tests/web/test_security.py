@@ -101,7 +101,8 @@ def test_token_checked_on_every_api_request(project_dir):
     with TestClient(create_app(project_dir, token="t0k"), base_url="http://127.0.0.1") as client:
         assert client.get("/").status_code in (200, 404)  # the page itself is public code
         for method, path in [("get", "/api/images"), ("get", "/api/classes"), ("post", "/api/classes"),
-                             ("get", "/api/export"), ("post", "/api/images/1/save"), ("get", "/api/methods")]:
+                             ("get", "/api/export"), ("post", "/api/images/1/save"), ("get", "/api/methods"),
+                             ("get", "/api/images/1/thumbnail")]:
             assert getattr(client, method)(path).status_code == 401, path
         assert client.get("/api/images", headers={"Authorization": "Bearer t0k"}).status_code == 200
 

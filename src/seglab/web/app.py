@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -34,6 +34,8 @@ __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY = 64 * 2**20
+#: Largest side of an image-list thumbnail (``/api/images/{id}/thumbnail?size=``).
+MAX_THUMBNAIL = 256
 _MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png",
           ".svg": "image/svg+xml", ".ico": "image/x-icon"}
 _FILE_MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".tif": "image/tiff",
@@ -204,6 +206,12 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
         data, media = project.preview(_image_or_404(project, image_id), max_side)
         return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
+    @app.get("/api/images/{image_id}/thumbnail")
+    def thumbnail(image_id: int, size: int = Query(64, ge=16, le=MAX_THUMBNAIL)) -> Response:
+        # a preview of the smallest cached size that holds `size`: the image list asks for one per image
+        data, media = project.preview(_image_or_404(project, image_id), size)
+        return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
     @app.get("/api/images/{image_id}/region")
     def region(image_id: int, x0: int, y0: int, x1: int, y1: int, max_side: int = 2048) -> Response:
         data = project.region(_image_or_404(project, image_id), (x0, y0, x1, y1), max_side)
@@ -245,7 +253,7 @@ def _image_routes(app: FastAPI, project: Project, jobs: JobPool) -> None:
         import asyncio
 
         info = await asyncio.to_thread(_image_or_404, project, image_id)
-        name, params = _segment_params(body, project.root)  # refused here, before a worker is taken
+        name, params = _segment_params(body, project.root, info)  # refused here, before a worker is taken
         return await run_http(jobs, _segment, PixelSource(project.root), info, body, name, params, request=request)
 
     @app.get("/api/export")
@@ -329,16 +337,40 @@ def _server_configured(name: str) -> bool:
     return name in SERVER_CONFIGURED and bool(os.environ.get(SERVER_CONFIGURED[name]))
 
 
-def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
+def _mask_prompt(method: Any, given: dict[str, Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The mask prompt (``previous``) given as crop runs ``{x, y, w, h, counts}``, as a full mask.
+
+    Taken out of ``given``; nested 0/1 lists stay there and go through the method's signature.
+    A mask of a large image is a few hundred run lengths this way instead of H x W numbers.
+    """
+    key = method.prompts.get("mask")
+    if not isinstance(key, str) or not isinstance(given.get(key), dict):
+        return {}
+    from pydantic import ValidationError
+
+    from seglab.web.schemas import MaskRuns
+
+    value = given.pop(key)
+    try:
+        runs = MaskRuns(**value).model_dump()
+    except (TypeError, ValidationError):
+        raise InputError(f"parameter {key!r} of method {method.name!r} must be a mask as crop runs "
+                         f"{{x, y, w, h, counts}} or nested 0/1 lists, got an object with keys {sorted(value)}") from None
+    return {key: mask_from_runs(runs, info["height"], info["width"])}
+
+
+def _segment_params(body: SegmentIn, root: Path, info: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The method's name and its typed, checked parameters (bounds: :mod:`seglab.web.security`).
 
     The model methods are registered ``web=False``; the page may still run them with the name of
     one of the project's own models (:func:`seglab.web.learn.model_path`), never a server path.
+    The mask prompt may come as crop runs (:func:`_mask_prompt`) when ``info`` (the image) is given.
     """
     from seglab.core.registry import get_method
 
     method = get_method(body.method)
     given = dict(body.params)
+    masks = {} if info is None else _mask_prompt(method, given, info)
     model = None
     if method.name in PROJECT_MODEL_METHODS and "model" in given:
         from seglab.web.learn import model_path
@@ -349,7 +381,7 @@ def _segment_params(body: SegmentIn, root: Path) -> tuple[str, dict[str, Any]]:
     elif not method.web:
         raise InputError(f"method must be one the annotator may run, got {method.name!r} "
                          "(registered with web=False)")
-    params = security.check_web_params(method, coerce_params(method, given), root)
+    params = {**security.check_web_params(method, coerce_params(method, given), root), **masks}
     return method.name, params if model is None else {**params, "model": model}
 
 

@@ -134,6 +134,19 @@ export function shownImages() {
   return state.images.filter(i => state.filter === "all" || (state.filter === "done") === Boolean(i.done));
 }
 
+// One thumbnail element per image, kept across renders (the list is redrawn after every save);
+// lazy, so a folder of thousands of images only fetches the ones scrolled into view.
+const thumbs = new Map();
+function thumbnail(image) {
+  if (!thumbs.has(image.id)) {
+    const img = document.createElement("img");
+    img.className = "thumb"; img.alt = ""; img.loading = "lazy"; img.decoding = "async";
+    img.src = withToken(`api/images/${image.id}/thumbnail?size=${window.devicePixelRatio > 1 ? 128 : 64}`);
+    thumbs.set(image.id, img);
+  }
+  return thumbs.get(image.id);
+}
+
 function renderImages() {
   const list = $("images");
   list.replaceChildren(...shownImages().map((image) => {
@@ -143,17 +156,22 @@ function renderImages() {
     li.className = state.current && state.current.id === image.id ? "current" : "";
     if (image.done) li.classList.add("done");
     const name = document.createElement("span");
+    name.className = "name";
     name.textContent = (image.done ? "\u2713 " : "") + image.path;
+    name.title = image.path;
     const count = document.createElement("span");
     count.className = "count" + (image.objects ? "" : " zero");
     count.textContent = image.objects;
-    li.append(name, count);
+    count.title = `${image.objects} object(s)`;
+    li.append(thumbnail(image), name, count);
     li.onclick = () => openImage(index);
     return li;
   }));
   const annotated = state.images.filter(i => i.objects > 0).length;
   const done = state.images.filter(i => i.done).length;
   $("image-count").textContent = `${annotated}/${state.images.length} annotated, ${done} done`;
+  const filters = { all: state.images.length, todo: state.images.length - done, done };
+  for (const option of $("image-filter").options) option.textContent = `${option.dataset.label} (${filters[option.value]})`;
   const current = Boolean(state.current && state.current.done);
   $("done").classList.toggle("active", current);
   $("done").setAttribute("aria-pressed", String(current));
@@ -359,9 +377,10 @@ export function acceptPending(which = null) {
   commit([...state.objects, ...created], created.length ? created[created.length - 1].uid : state.selected);
 }
 
-// A proposal's source and score, and its class when a model named one the project has.
+// A proposal's source and score, its clicks (so later clicks refine it), and its class when a model
+// named one the project has.
 function pendingFields(p) {
-  const fields = { source: p.source, score: p.score };
+  const fields = { source: p.source, score: p.score, clicks: p.clicks, clicksMask: p.clicksMask };
   const cls = p.class_name && state.classes.find(c => c.name === p.class_name);
   if (cls) fields.class_id = cls.id;
   return fields;
@@ -496,9 +515,13 @@ $("image-filter").addEventListener("change", () => { state.filter = $("image-fil
 
 // The click tool runs "prompt" when the server lists it, else the methods that declared a point
 // prompt ("points" / "seeds" in their `prompts`), plus the superpixel methods (a click picks one).
+export function methodPrompts(name) {
+  const info = (state.allMethods || []).find(m => m.name === name);
+  return info && info.prompts && !Array.isArray(info.prompts) ? info.prompts : {};
+}
+
 export function clickParams(name, x, y) {
-  const info = state.allMethods.find(m => m.name === name);
-  const prompts = info && info.prompts && !Array.isArray(info.prompts) ? info.prompts : {};
+  const prompts = methodPrompts(name);
   if (prompts.points) return { [prompts.points]: [[x, y, 1]] };
   if (prompts.seeds) return { [prompts.seeds]: [[x, y]] };
   return {};  // a superpixel method: the click picks the region under it

@@ -175,3 +175,28 @@ export function union(a, b, width, height) {
   }
   return out;
 }
+
+// The pixel of the crop farthest from its edge (3-4 chamfer distance), as [x, y] image pixels: where
+// a click "on the object" goes when a click method needs a positive click and the object has none.
+export function innerPoint(mask) {
+  const { w, h, data } = mask;
+  const d = new Uint32Array(w * h);
+  for (let i = 0; i < d.length; i++) d[i] = data[i] ? 0xffffffff : 0;
+  const at = (r, c) => (r < 0 || c < 0 || r >= h || c >= w ? 0 : d[r * w + c]);
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const i = r * w + c;
+      if (d[i]) d[i] = Math.min(d[i], at(r, c - 1) + 3, at(r - 1, c) + 3, at(r - 1, c - 1) + 4, at(r - 1, c + 1) + 4);
+    }
+  }
+  let best = -1, bx = 0, by = 0;
+  for (let r = h - 1; r >= 0; r--) {
+    for (let c = w - 1; c >= 0; c--) {
+      const i = r * w + c;
+      if (!d[i]) continue;
+      d[i] = Math.min(d[i], at(r, c + 1) + 3, at(r + 1, c) + 3, at(r + 1, c + 1) + 4, at(r + 1, c - 1) + 4);
+      if (d[i] >= best) { best = d[i]; bx = c; by = r; }
+    }
+  }
+  return [mask.x + bx, mask.y + by];
+}

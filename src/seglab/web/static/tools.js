@@ -1,11 +1,11 @@
 // Pointer and keyboard tools on the canvas: pan/select, click, box, scribbles, propose,
 // polygon with editable vertices, brush and eraser.
 import {
-  acceptPending, chooseClass, clickParams, commit, deleteObject, makeObject, message, proposeWithModel, redo, rejectPending,
+  acceptPending, chooseClass, clickParams, commit, deleteObject, makeObject, message, methodPrompts, proposeWithModel, redo, rejectPending,
   replaceObject, runMethod, select, setPending, step, toggleDone, toggleHelp, toggleOutlineOnly, undo,
 } from "./app.js";
 import { api } from "./api.js";
-import { contains, fromRings, grow, paintDisk, subtract, tighten, toRuns, union } from "./masks.js";
+import { contains, fromRings, grow, innerPoint, paintDisk, subtract, tighten, toRuns, union } from "./masks.js";
 
 const $ = (id) => document.getElementById(id);
 const KEYS = { v: "pan", c: "click", b: "box", f: "fg", g: "bg", p: "propose", o: "polygon", r: "brush", e: "eraser" };
@@ -69,8 +69,11 @@ export function installTools({ state, view }) {
     const fg = sample(true), bg = sample(false);
     if (fg.length) params.foreground = fg;
     if (bg.length) params.background = bg;
-    // scribbles with no proposal pending refine the selected object: GrabCut in its box (plus a margin)
-    const target = !state.sketch.box && !state.pending.some(r => r.current) && state.objects.find(o => o.uid === state.selected);
+    // with no proposal pending, scribbles refine the selected object (GrabCut in its box plus a margin),
+    // and so does a box that holds the centre of the object's box (or any box drawn with Shift)
+    const selected = !state.pending.some(r => r.current) && state.objects.find(o => o.uid === state.selected);
+    const target = !selected ? null : !state.sketch.box ? selected
+      : state.sketch.refine || boxHoldsCentre(params.box, selected.mask) ? selected : null;
     if (target && !params.box) {
       const m = target.mask, pad = Math.max(4, Math.round(0.1 * Math.max(m.w, m.h)));
       params.box = [Math.max(0, m.x - pad), Math.max(0, m.y - pad), Math.min(view.width, m.x + m.w + pad), Math.min(view.height, m.y + m.h + pad)];
@@ -87,23 +90,35 @@ export function installTools({ state, view }) {
     if (!regions) return;
     if (target) {
       state.sketch = {};
-      if (regions.length && regions[0].mask.w) replaceObject(target.uid, { mask: regions[0].mask, rings: null, source: target.source });
+      if (!regions.length || !regions[0].mask.w) return message(`${tool.name}: nothing found; the object is unchanged`, true);
+      replaceObject(target.uid, { mask: regions[0].mask, rings: null, source: target.source });
+      message(`${tool.name} refined object #${state.objects.findIndex(o => o.uid === target.uid) + 1}`);
       return;
     }
     setPending(regions.map(r => ({ ...r, current: true })));
   }
 
+  function boxHoldsCentre([x0, y0, x1, y1], mask) {
+    const cx = mask.x + mask.w / 2, cy = mask.y + mask.h / 2;
+    return x0 <= cx && cx <= x1 && y0 <= cy && cy <= y1;
+  }
+
   // A click runs the click method at the point: alone it proposes a new region; with Shift it adds the
   // region to the pending proposal or else the selected object, with Alt it cuts it out of them.
+  // A method that takes clicks and the last mask (prompt, sam) refines instead: Shift is a positive,
+  // Alt a negative click, sent with the clicks that made the mask so far and the mask as `previous`.
   async function runClick(p, mode) {
     const method = $("click-method").value;
     const [x, y] = [Math.floor(p[0]), Math.floor(p[1])];
+    const current = state.pending.find(r => r.current);
+    const selected = state.objects.find(o => o.uid === state.selected);
+    const prompts = methodPrompts(method);
+    const target = mode === "new" ? null : current || selected;
+    if (target && prompts.points && prompts.mask) return refineByClick(method, prompts, target, [x, y, mode === "add" ? 1 : 0]);
     const params = clickParams(method, x, y);
     const regions = await runMethod(method, params, { pick: [x, y] });
     if (!regions || !regions.length) return;
     const region = regions[0];
-    const current = state.pending.find(r => r.current);
-    const selected = state.objects.find(o => o.uid === state.selected);
     if (mode !== "new" && !current && selected) {
       const mask = mode === "add" ? union(selected.mask, region.mask, view.width, view.height) : subtract(selected.mask, region.mask);
       if (!tighten(mask).w) return deleteObject(selected.uid);
@@ -113,7 +128,25 @@ export function installTools({ state, view }) {
       const mask = mode === "add" ? union(current.mask, region.mask, view.width, view.height) : subtract(current.mask, region.mask);
       return setPending([{ ...region, mask, current: true }]);
     }
-    setPending([{ ...region, current: true }]);
+    const clicks = prompts.points && params[prompts.points] ? params[prompts.points] : null;
+    setPending([{ ...region, current: true, clicks, clicksMask: region.mask }]);
+  }
+
+  // The clicks that made a proposal's or an object's mask, while it is still that mask (any other edit
+  // of the mask, or an undo past it, makes a new mask object and the history no longer applies).
+  const clicksOf = (item) => (item.clicks && item.clicksMask === item.mask ? item.clicks : []);
+
+  async function refineByClick(method, prompts, target, click) {
+    let points = [...clicksOf(target), click];
+    // the method needs a positive click: without one, the point deepest inside the mask stands for it
+    if (!points.some(c => c[2] === 1)) points = [[...innerPoint(target.mask), 1], ...points];
+    const regions = await runMethod(method, { [prompts.points]: points, [prompts.mask]: toRuns(target.mask) });
+    if (!regions) return;
+    const mask = regions.length ? tighten(regions[0].mask) : null;
+    if (!mask || !mask.w) return message(`${method}: the click left nothing; the mask is unchanged`, true);
+    if (state.pending.includes(target)) return setPending([{ ...target, mask, clicks: points, clicksMask: mask }]);
+    if (!state.objects.includes(target)) return;  // edited meanwhile
+    replaceObject(target.uid, { mask, rings: null, clicks: points, clicksMask: mask });
   }
 
   // ---------------------------------------------------------------- brush and eraser
@@ -174,7 +207,7 @@ export function installTools({ state, view }) {
     const panning = state.tool === "pan" || event.button === 1 || spaceDown;
     drag = { start: p, sx, sy, last: [sx, sy], moved: false, panning, points: [clamp(p)] };
     if (panning) return;
-    if (state.tool === "box") state.sketch = { box: [...clamp(p), ...clamp(p)], strokes: [] };
+    if (state.tool === "box") state.sketch = { box: [...clamp(p), ...clamp(p)], strokes: [], refine: event.shiftKey };
     if (state.tool === "fg" || state.tool === "bg") {
       state.sketch.strokes = state.sketch.strokes || [];
       drag.stroke = { fg: state.tool === "fg", points: [clamp(p)] };

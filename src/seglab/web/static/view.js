@@ -104,9 +104,11 @@ export class View {
     const layer = (item, color, highlighted) => {
       const alpha = outlineOnly ? 0 : Math.round(255 * Math.min(1, opacity * (highlighted ? 1.6 : 1)));
       const key = `${color}|${alpha}|${edge}|${highlighted ? 1 : 0}`;
-      if (!item.canvas || item.canvasKey !== key) {
+      // an edited object is a copy with a new mask and the old painting: the mask is part of the key
+      if (!item.canvas || item.canvasKey !== key || item.canvasMask !== item.mask) {
         item.canvas = paint(item.mask, color, alpha, highlighted ? "#ffffff" : color, highlighted ? edge + 1 : edge);
         item.canvasKey = key;
+        item.canvasMask = item.mask;
       }
       ctx.drawImage(item.canvas, item.mask.x, item.mask.y);
     };
