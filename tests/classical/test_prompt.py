@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from classical_helpers import from_uint8, iou
@@ -67,6 +68,18 @@ def test_positive_clicks_on_two_objects_give_both(rng: np.random.Generator) -> N
     assert iou(one, left) >= 0.95  # star convexity: the region is connected to its click
     two = prompt(image, points=[(30, 40, 1), (130, 40, 1)]).labels == 1
     assert iou(two, left | right) >= 0.95
+
+
+def test_a_box_alone_on_a_large_image_cuts_coarse_then_fine(rng: np.random.Generator) -> None:
+    image = np.clip(rng.normal(70, 12, (300, 360, 3)), 0, 255).astype(np.uint8)
+    disk = np.zeros((300, 360), np.uint8)
+    cv2.circle(disk, (170, 150), 90, 1, -1)
+    image[disk > 0] = np.clip(rng.normal(190, 12, (int(disk.sum()), 3)), 0, 255).astype(np.uint8)
+    box = (70, 50, 272, 252)
+    fast, every_round_fine = prompt(image, box=box), prompt(image, box=box, coarse_side=None)
+    assert iou(fast.labels == 1, disk > 0) >= 0.97
+    assert fast.meta["coarse_scale"] == round(160 / 234, 6)  # the box + 16 px margin is 234 px wide and every_round_fine.meta["coarse_scale"] is None
+    assert iou(fast.labels == 1, every_round_fine.labels == 1) >= 0.98  # the last cut sets the boundary
 
 
 def test_box_alone_and_box_with_clicks(disk_image: tuple[np.ndarray, np.ndarray]) -> None:
