@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Plan", "measure_data", "make_plan", "batch_from_memory", "TARGET_STEPS"]
+__all__ = ["Plan", "measure_data", "make_plan", "batch_from_memory", "choose_downscale", "TARGET_STEPS"]
 
 #: Optimiser steps a budget should buy: the widest network reaching them is chosen.
 TARGET_STEPS = 1200
@@ -25,6 +25,9 @@ TARGET_STEPS = 1200
 #: U-Nets that reach 0.955 on DRIVE in minutes on a CPU.
 PIXELS_PER_STEP = 32 * 64 * 64
 WIDTHS = (32, 24, 16, 8)
+#: Object thickness (pixels) still left after the network's downscaling: objects thicker than
+#: twice this are learnt at half resolution (four times cheaper steps, twice the receptive field).
+MIN_THICKNESS = 16
 
 
 @dataclass
@@ -117,16 +120,34 @@ def measure_data(pairs: list[Any], *, ignore: int = 255, sample: int = 12) -> di
     }
 
 
-def choose_patch(data: dict[str, Any]) -> int:
-    """Patch edge: four object thicknesses as a power of two, 64-256, within the image."""
-    patch = min(max(_pow2(4 * data["thickness"]), 64), 256)
+def choose_downscale(data: dict[str, Any]) -> int:
+    """1, 2 or 4: the largest factor leaving objects :data:`MIN_THICKNESS` thick and images 64 wide.
+
+    Thin structures (vessels, membranes) keep the full resolution; big blobs (a horse, an organ)
+    are learnt and predicted on the image average-pooled by the factor, the logits resized back.
+    """
+    factor = 1
+    while factor < 4 and data["thickness"] / (2 * factor) >= MIN_THICKNESS \
+            and data["min_side"] / (2 * factor) >= 64:
+        factor *= 2
+    return factor
+
+
+def choose_patch(data: dict[str, Any], downscale: int = 1) -> int:
+    """Patch edge: four object thicknesses as a power of two, 64-256 network pixels, within the image."""
+    patch = min(max(_pow2(4 * data["thickness"]), 64 * downscale), 256 * downscale)
     fits = max(32, data["min_side"] // 32 * 32)
     return int(min(patch, max(fits, 64)))
 
 
-def depth_for(patch: int) -> int:
-    """Poolings so the bottleneck sees about 8x8 positions of a patch (3 for 64, 4 for 128)."""
-    return int(min(max(round(math.log2(patch)) - 3, 3), 5))
+def depth_for(patch: int, downscale: int = 1) -> int:
+    """Poolings so the bottleneck sees about 8x8 positions of a patch (3 for 64, 4 for 128).
+
+    The network's input (``patch / downscale``) counts, and ``downscale * 2**depth`` stays at
+    most 32, the multiple prediction pads images to.
+    """
+    depth = int(min(max(round(math.log2(patch / downscale)) - 3, 3), 5))
+    return min(depth, 5 - int(math.log2(downscale)))
 
 
 def batch_from_memory(free_bytes: float, bytes_per_sample: float, base: int, *, share: float = 0.5,
@@ -231,19 +252,26 @@ def make_plan(train_pairs: list[Any], val_pairs: list[Any], *, in_channels: int,
 
     data = measure_data(train_pairs)
     chosen: dict[str, str] = {}
-    patch = given.get("img_size") or choose_patch(data)
-    chosen["img_size"] = "given" if given.get("img_size") else "object thickness and image size"
-    cuda = device.split(":")[0] == "cuda"
-    use_amp = bool(amp and cuda)
-    channels_last = cuda
-    batch = given.get("batch_size") or int(min(max(round(PIXELS_PER_STEP / patch**2), 4), 64))
-    chosen["batch_size"] = "given" if given.get("batch_size") else f"{PIXELS_PER_STEP} pixels per step"
     arch = given.get("arch") or "auto"
     model_args = dict(given.get("model_args") or {})
     own = arch == "auto"
+    downscale = 1
     if own:
         arch = "smallunet"
-        model_args.setdefault("depth", depth_for(patch))
+        chosen["downscale"] = "given" if "downscale" in model_args else "object thickness and image size"
+        downscale = int(model_args.get("downscale", choose_downscale(data)))
+        if downscale != 1:
+            model_args["downscale"] = downscale
+    patch = given.get("img_size") or choose_patch(data, downscale)
+    chosen["img_size"] = "given" if given.get("img_size") else "object thickness and image size"
+    if own:
+        model_args.setdefault("depth", depth_for(patch, downscale))
+    cuda = device.split(":")[0] == "cuda"
+    use_amp = bool(amp and cuda)
+    channels_last = cuda
+    net_pixels = (patch / downscale) ** 2
+    batch = given.get("batch_size") or int(min(max(round(PIXELS_PER_STEP / net_pixels), 4), 64))
+    chosen["batch_size"] = "given" if given.get("batch_size") else f"{PIXELS_PER_STEP} network pixels per step"
     timings: dict[str, float] = {}
     budget = 60 * max_minutes if max_minutes else None
 
