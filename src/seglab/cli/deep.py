@@ -76,6 +76,9 @@ def train_command(
                                   "or an smp architecture: unet, unetplusplus, fpn, deeplabv3plus, ..."),
     encoder: str = typer.Option("resnet18", "--encoder", help="smp encoder name (smp architectures)."),
     width: int | None = typer.Option(None, "--width", help="smallunet base channels (default: the plan's)."),
+    downscale: int | None = typer.Option(None, "--downscale",
+                                         help="smallunet: learn and predict at 1/N resolution, N = 1, 2 or 4 "
+                                              "(default: the plan's, from the object thickness)."),
     weights: Path | None = typer.Option(None, "--weights", help="Local encoder/model weights file."),
     epochs: int = typer.Option(50, "--epochs", help="Epochs (with --max-minutes: the budget ends the run)."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget (the plan fits it)."),
@@ -124,8 +127,9 @@ def train_command(
                    class_weights=_class_weights(class_weights), foreground=foreground, ema=ema, tta=tta,
                    val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic, device=device,
                    amp=amp, workers=workers, task=task)
-    if width is not None:
-        options["model_args"] = {"base": width}
+    model_args = {k: v for k, v in (("base", width), ("downscale", downscale)) if v is not None}
+    if model_args:
+        options["model_args"] = model_args
     options = {k: v for k, v in options.items() if v is not None}
     bar = _TrainProgress(quiet)
     try:
