@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 
 import numpy as np
@@ -281,6 +282,10 @@ def test_downscaled_network_predicts_at_the_input_size(tmp_path):
     image = np.random.default_rng(0).integers(0, 255, (70, 91), dtype=np.uint8)
     seg = predict(loaded, image, backend="torch", tile_size=64, overlap=16)
     assert seg.probabilities.shape == (2, 70, 91) and seg.class_map().shape == (70, 91)
+    if importlib.util.find_spec("onnxruntime") is not None:  # the pooling and the resize export
+        onnx = predict(loaded, image, backend="onnx", tile_size=64, overlap=16,
+                       onnx_path=str(loaded.export(tmp_path / "m.onnx")))
+        assert np.abs(onnx.probabilities - seg.probabilities).max() < 1e-4
 
 
 def test_downscaled_run_learns_thick_disks(tmp_path):
