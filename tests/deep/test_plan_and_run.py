@@ -301,3 +301,48 @@ def test_downscaled_run_learns_thick_disks(tmp_path):
     found = predict(result.model, image, backend="torch").class_map()
     assert found.shape == mask.shape
     assert np.mean(found == mask) > max(np.mean(mask), 1 - np.mean(mask))  # beats the constant answer
+
+
+def test_plan_rotates_only_objects_without_a_preferred_direction(monkeypatch):
+    """Lying ellipses (all wider than tall) point one way: no 90-degree rotations; disks and
+    lines crossing at right angles do not: rotations stay."""
+    import seglab.deep.plan as plan_module
+
+    rows, cols = np.mgrid[:128, :128]
+    lying = []
+    for k in range(4):
+        mask = ((rows - 64) / 15) ** 2 + ((cols - 60 - 2 * k) / 45) ** 2 <= 1
+        lying.append(Pair(np.where(mask, 200, 50).astype(np.uint8), mask.astype(np.uint8), str(k)))
+    data = plan_module.measure_data(lying)
+    assert data["orientation"] > 0.5 and not plan_module.choose_rotate(data)
+    crossing = []  # a vertical and a horizontal line in each image, like vessels going every way
+    for k in range(4):
+        mask = (np.abs(rows - 30 - 10 * k) <= 1) | (np.abs(cols - 90 + 10 * k) <= 1)
+        crossing.append(Pair(np.where(mask, 200, 50).astype(np.uint8), mask.astype(np.uint8), str(k)))
+    for pairs in (_shapes("thick"), crossing):
+        data = plan_module.measure_data(pairs)
+        assert data["orientation"] < 0.2 and plan_module.choose_rotate(data), data
+    monkeypatch.setattr(plan_module, "time_steps", lambda *a, **k: (0.01, 0.0))
+    monkeypatch.setattr(plan_module, "choose_threads", lambda *a, **k: (1, {}))
+    plan = plan_module.make_plan(lying, lying[:1], in_channels=1, classes=2, device="cpu", max_minutes=1.0,
+                                 epochs=10, given={})
+    assert plan.rotate is False and plan.chosen_by["rotate"] == "object orientation"
+    assert "no 90-degree rotations" in plan.lines()[2]
+    given = plan_module.make_plan(lying, lying[:1], in_channels=1, classes=2, device="cpu", max_minutes=None,
+                                  epochs=10, given={"rotate": True})
+    assert given.rotate is True and given.chosen_by["rotate"] == "given"
+
+
+def test_patches_without_rotation_keep_the_direction():
+    """A horizontal bar stays horizontal through flips and scaling when ``rotate=False``."""
+    mask = np.zeros((64, 64), np.uint8)
+    mask[28:36, :] = 1
+    image = np.where(mask, 200, 50).astype(np.uint8)
+    torch.manual_seed(0)
+    upright = []
+    for rotate in (False, True):
+        data = SegmentationDataset([Pair(image, mask)], 1, [0.5], [0.25], crop_size=32, samples=40, rotate=rotate)
+        bars = [m == 1 for m in (data[k][1] for k in range(40)) if (m == 1).any()]
+        lying = sum(int(bar.any(1).sum()) < int(bar.any(0).sum()) for bar in bars)  # fewer rows than columns
+        upright.append((lying, len(bars)))
+    assert upright[0][0] == upright[0][1] > 20 and upright[1][0] < 0.8 * upright[1][1], upright

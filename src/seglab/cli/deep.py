@@ -97,6 +97,9 @@ def train_command(
     patience: int | None = typer.Option(None, "--patience", help="Early stopping patience (epochs)."),
     seed: int = typer.Option(0, "--seed"),
     elastic: bool = typer.Option(False, "--elastic", help="Elastic deformation (microscopy)."),
+    rotate: bool | None = typer.Option(None, "--rotate/--no-rotate",
+                                       help="90-degree rotations in the augmentation (default: the plan's, "
+                                            "off when the objects share a direction)."),
     device: str | None = typer.Option(None, "--device", help="cpu | cuda | cuda:1 (default: CUDA when present)."),
     amp: bool = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA."),
     workers: int = typer.Option(0, "--workers", help="Data-loading worker processes."),
@@ -125,7 +128,7 @@ def train_command(
                    epochs=epochs, max_minutes=max_minutes, img_size=img_size, batch_size=batch_size,
                    samples_per_epoch=samples_per_epoch, lr=lr, loss=loss, schedule=schedule,
                    class_weights=_class_weights(class_weights), foreground=foreground, ema=ema, tta=tta,
-                   val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic, device=device,
+                   val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic, rotate=rotate, device=device,
                    amp=amp, workers=workers, task=task)
     model_args = {k: v for k, v in (("base", width), ("downscale", downscale)) if v is not None}
     if model_args:
