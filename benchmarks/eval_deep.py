@@ -95,11 +95,12 @@ def _options(arch: str | None, width: int | None = None, downscale: int | None =
     return {**options, "model_args": model_args} if model_args else options
 
 
-def drive_train(out: str, data: Path, max_minutes: float, arch: str | None, **model_args: int | None) -> None:
+def drive_train(out: str, data: Path, max_minutes: float, arch: str | None, in_channels: int | None = None,
+                **model_args: int | None) -> None:
     from seglab.deep.train import train
 
     result = train(data / "drive_retina", format="drive", val_fraction=0.25, out=out, max_minutes=max_minutes,
-                   overwrite=True, progress=_log, **_options(arch, **model_args))
+                   overwrite=True, progress=_log, in_channels=in_channels, **_options(arch, **model_args))
     print(f"trained {result.metrics['steps']} steps, {result.metrics['epochs_run']} epochs in "
           f"{result.metrics['train_seconds']:.0f} s; best epoch {result.metrics['best_epoch']}", flush=True)
     drive(str(result.best_path), data)
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("SEGLAB_DATA", "../shared/data"))
     parser.add_argument("--max-minutes", type=float, default=10.0)
     parser.add_argument("--arch", default=None, help="drive-train, horse: architecture (default: the plan's)")
+    parser.add_argument("--in-channels", type=int, default=None, help="drive-train: 1 trains on the grey image")
     parser.add_argument("--width", type=int, default=None, help="drive-train, horse: smallunet base channels")
     parser.add_argument("--downscale", type=int, default=None, help="drive-train, horse: smallunet downscale")
     parser.add_argument("--image-size", type=int, default=96, help="maskrcnn: synthetic image side")
@@ -163,7 +165,8 @@ def main() -> None:
     if args.task == "drive":
         drive(args.path, Path(args.data))
     elif args.task == "drive-train":
-        drive_train(args.path, Path(args.data), args.max_minutes, args.arch, width=args.width,
+        drive_train(args.path, Path(args.data), args.max_minutes, args.arch, in_channels=args.in_channels,
+                    width=args.width,
                     downscale=args.downscale)
     elif args.task == "horse":
         horse(args.path, Path(args.data), args.max_minutes, arch=args.arch, width=args.width,
