@@ -80,6 +80,8 @@ def train_command(
                                          help="smallunet: learn and predict at 1/N resolution, N = 1, 2 or 4 "
                                               "(default: the plan's, from the object thickness)."),
     weights: Path | None = typer.Option(None, "--weights", help="Local encoder/model weights file."),
+    in_channels: int | None = typer.Option(None, "--in-channels",
+                                           help="1 trains on the grey image, 3 on colour (default: as the data)."),
     epochs: int = typer.Option(50, "--epochs", help="Epochs (with --max-minutes: the budget ends the run)."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget (the plan fits it)."),
     img_size: int | None = typer.Option(None, "--img-size", help="Training patch (multiple of 32; default: plan)."),
@@ -136,7 +138,8 @@ def train_command(
     options = {k: v for k, v in options.items() if v is not None}
     bar = _TrainProgress(quiet)
     try:
-        result = train(source, out=out, format=format, resume=resume, overwrite=overwrite, progress=bar, **options)
+        result = train(source, out=out, format=format, resume=resume, overwrite=overwrite, progress=bar,
+                       in_channels=in_channels, **options)
     finally:
         bar.stop()
     best = result.metrics["best"]
