@@ -11,7 +11,7 @@ or both in one (the default plan, or ``--arch forest`` / any architecture; print
     python benchmarks/eval_deep.py drive-train runs/drive --max-minutes 10 [--arch forest]
 
 Horse: train on horse001-131 and evaluate on horse132-164 (gray/ images, figure_ground masks),
-with the default plan (or ``--arch``)::
+with the default plan (or ``--arch``; ``--width`` and ``--downscale`` override the plan's smallunet)::
 
     python benchmarks/eval_deep.py horse runs/horse [--data DATA] [--max-minutes 10] [--arch forest]
 
@@ -89,28 +89,32 @@ def _log(event: dict) -> None:
         print(event["text"], flush=True)
 
 
-def _options(arch: str | None) -> dict:
-    return {} if arch is None else {"arch": arch}
+def _options(arch: str | None, width: int | None = None, downscale: int | None = None) -> dict:
+    options: dict = {} if arch is None else {"arch": arch}
+    model_args = {k: v for k, v in (("base", width), ("downscale", downscale)) if v is not None}
+    return {**options, "model_args": model_args} if model_args else options
 
 
-def drive_train(out: str, data: Path, max_minutes: float, arch: str | None) -> None:
+def drive_train(out: str, data: Path, max_minutes: float, arch: str | None, in_channels: int | None = None,
+                **model_args: int | None) -> None:
     from seglab.deep.train import train
 
     result = train(data / "drive_retina", format="drive", val_fraction=0.25, out=out, max_minutes=max_minutes,
-                   overwrite=True, progress=_log, **_options(arch))
+                   overwrite=True, progress=_log, in_channels=in_channels, **_options(arch, **model_args))
     print(f"trained {result.metrics['steps']} steps, {result.metrics['epochs_run']} epochs in "
           f"{result.metrics['train_seconds']:.0f} s; best epoch {result.metrics['best_epoch']}", flush=True)
     drive(str(result.best_path), data)
 
 
-def horse(out: str, data: Path, max_minutes: float, held_back: int = 33, arch: str | None = None) -> None:
+def horse(out: str, data: Path, max_minutes: float, held_back: int = 33, arch: str | None = None,
+          **model_args: int | None) -> None:
     from seglab.deep.predict import predict
     from seglab.deep.train import train
 
     pairs = horse_pairs(data)
     train_pairs, val_pairs = pairs[:-held_back], pairs[-held_back:]
     result = train(train_pairs, val=val_pairs, out=out, max_minutes=max_minutes, overwrite=True, progress=_log,
-                   class_names=("background", "horse"), **_options(arch))
+                   class_names=("background", "horse"), **_options(arch, **model_args))
     ious = []
     for pair in val_pairs:
         found = predict(result.model, pair.image, tile_size=512).class_map() == 1
@@ -152,15 +156,21 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("SEGLAB_DATA", "../shared/data"))
     parser.add_argument("--max-minutes", type=float, default=10.0)
     parser.add_argument("--arch", default=None, help="drive-train, horse: architecture (default: the plan's)")
+    parser.add_argument("--in-channels", type=int, default=None, help="drive-train: 1 trains on the grey image")
+    parser.add_argument("--width", type=int, default=None, help="drive-train, horse: smallunet base channels")
+    parser.add_argument("--downscale", type=int, default=None, help="drive-train, horse: smallunet downscale")
     parser.add_argument("--image-size", type=int, default=96, help="maskrcnn: synthetic image side")
     parser.add_argument("--min-size", type=int, default=96, help="maskrcnn: the side images are resized to")
     args = parser.parse_args()
     if args.task == "drive":
         drive(args.path, Path(args.data))
     elif args.task == "drive-train":
-        drive_train(args.path, Path(args.data), args.max_minutes, args.arch)
+        drive_train(args.path, Path(args.data), args.max_minutes, args.arch, in_channels=args.in_channels,
+                    width=args.width,
+                    downscale=args.downscale)
     elif args.task == "horse":
-        horse(args.path, Path(args.data), args.max_minutes, arch=args.arch)
+        horse(args.path, Path(args.data), args.max_minutes, arch=args.arch, width=args.width,
+              downscale=args.downscale)
     else:
         maskrcnn(args.path, args.max_minutes, args.image_size, args.min_size)
 

@@ -72,8 +72,8 @@ def _isbi_like(tmp_path):
 def test_train_flags_reach_the_config_and_refuse_a_run(tmp_path):
     data = _isbi_like(tmp_path)
     args = ["train", str(data), "--out", str(tmp_path / "run"), "--epochs", "1", "--img-size", "32",
-            "--batch-size", "2", "--samples-per-epoch", "4", "--width", "8", "--device", "cpu", "--no-amp",
-            "--workers", "0", "--class-weights", "2,1", "--foreground", "0.5", "--ema", "0.5", "-q"]
+            "--batch-size", "2", "--samples-per-epoch", "4", "--width", "8", "--downscale", "2", "--device", "cpu", "--no-amp",
+            "--workers", "0", "--class-weights", "2,1", "--foreground", "0.5", "--ema", "0.5", "--no-rotate", "--in-channels", "3", "-q"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     from seglab.deep.models import load
@@ -81,7 +81,9 @@ def test_train_flags_reach_the_config_and_refuse_a_run(tmp_path):
     config = load(tmp_path / "run" / "best.pt").train_config
     assert config["device"] == "cpu" and config["amp"] is False and config["workers"] == 0
     assert config["class_weights"] == [2.0, 1.0] and config["foreground"] == 0.5 and config["ema"] == 0.5
-    assert config["plan"]["model_args"]["base"] == 8
+    assert config["plan"]["model_args"]["base"] == 8 and config["plan"]["model_args"]["downscale"] == 2
+    assert config["rotate"] is False and config["plan"]["chosen_by"]["rotate"] == "given"
+    assert load(tmp_path / "run" / "best.pt").in_channels == 3  # the data is grey
     again = runner.invoke(app, args)
     assert again.exit_code == 1 and "holding best.pt" in again.output and "--overwrite" in again.output
     assert len(again.output.strip().splitlines()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 
 import numpy as np
@@ -219,3 +220,129 @@ def test_smallunet_runs_on_onnx_runtime_like_torch(run):
     onnx, eager = predict(model, image, backend="onnx"), predict(model, image, backend="torch")
     assert onnx.meta["backend"] == "onnx"
     assert np.abs(onnx.probabilities - eager.probabilities).max() < 1e-4
+
+
+def _shapes(kind: str, n: int = 4, size: int = 256) -> list[Pair]:
+    """Thick blobs (disks of radius 70) or thin lines (3 px wide) on noise."""
+    rng = np.random.default_rng(1)
+    rows, cols = np.mgrid[:size, :size]
+    pairs = []
+    for k in range(n):
+        if kind == "thick":
+            cy, cx = rng.integers(size // 3, 2 * size // 3, 2)
+            mask = (rows - cy) ** 2 + (cols - cx) ** 2 <= 70**2
+        else:
+            mask = (np.abs(rows - cols - rng.integers(-60, 60)) <= 1) | (np.abs(rows - 40 * (k + 1)) <= 1)
+        image = np.clip(np.where(mask, 170, 70) + rng.normal(0, 15, mask.shape), 0, 255).astype(np.uint8)
+        pairs.append(Pair(image, mask.astype(np.uint8), str(k)))
+    return pairs
+
+
+def test_plan_downscales_thick_objects_and_keeps_thin_ones_at_full_resolution(monkeypatch):
+    import seglab.deep.plan as plan_module
+
+    thick, thin = plan_module.measure_data(_shapes("thick")), plan_module.measure_data(_shapes("thin"))
+    assert thick["thickness"] > 100 and thin["thickness"] < 5
+    assert plan_module.choose_downscale(thick) == 4 and plan_module.choose_downscale(thin) == 1
+    # small images are not shrunk below 64 network pixels, moderate objects by 2 only
+    assert plan_module.choose_downscale({**thick, "min_side": 200}) == 2
+    assert plan_module.choose_downscale({**thick, "thickness": 40.0}) == 2
+    assert plan_module.choose_downscale({**thick, "thickness": 31.0}) == 1
+    assert plan_module.depth_for(256, 4) == 3 and plan_module.depth_for(192, 2) == 4
+
+    monkeypatch.setattr(plan_module, "time_steps", lambda *a, **k: (0.01, 0.0))
+    monkeypatch.setattr(plan_module, "choose_threads", lambda *a, **k: (1, {}))
+    plans = {kind: plan_module.make_plan(_shapes(kind), _shapes(kind)[:1], in_channels=1, classes=2, device="cpu",
+                                         max_minutes=1.0, epochs=10, given={}) for kind in ("thick", "thin")}
+    big = plans["thick"]
+    assert big.model_args["downscale"] == 4 and big.img_size == 256 and big.model_args["depth"] == 3
+    assert big.batch_size == 32  # 64^2 network pixels per patch
+    assert "downscale" not in plans["thin"].model_args and plans["thin"].img_size == 64
+    given = plan_module.make_plan(_shapes("thick"), _shapes("thick")[:1], in_channels=1, classes=2, device="cpu",
+                                  max_minutes=None, epochs=10, given={"model_args": {"downscale": 1}})
+    assert given.model_args.get("downscale", 1) == 1 and given.chosen_by["downscale"] == "given"
+
+
+def test_downscaled_network_predicts_at_the_input_size(tmp_path):
+    from seglab.deep.models import DeepModel, load
+    from seglab.deep.nets import SmallUNet
+    from seglab.deep.predict import predict
+
+    net = SmallUNet(1, 2, base=4, depth=3, downscale=4)
+    assert net(torch.zeros(2, 1, 96, 64)).shape == (2, 2, 96, 64)
+    with pytest.raises(InputError, match=r"downscale \* 2\*\*depth must be at most 32.*got 64; try depth=3"):
+        SmallUNet(1, 2, depth=4, downscale=4)
+    with pytest.raises(InputError, match="downscale must be 1, 2 or 4, got 3"):
+        SmallUNet(1, 2, downscale=3)
+    model = DeepModel.create("smallunet", class_names=("background", "disk"), in_channels=1, base=4, depth=2,
+                             downscale=2)
+    model.save(tmp_path / "m.pt")
+    loaded = load(tmp_path / "m.pt", device="cpu")
+    assert loaded.module.downscale == 2
+    image = np.random.default_rng(0).integers(0, 255, (70, 91), dtype=np.uint8)
+    seg = predict(loaded, image, backend="torch", tile_size=64, overlap=16)
+    assert seg.probabilities.shape == (2, 70, 91) and seg.class_map().shape == (70, 91)
+    if importlib.util.find_spec("onnxruntime") is not None:  # the pooling and the resize export
+        onnx = predict(loaded, image, backend="onnx", tile_size=64, overlap=16,
+                       onnx_path=str(loaded.export(tmp_path / "m.onnx")))
+        assert np.abs(onnx.probabilities - seg.probabilities).max() < 1e-4
+
+
+def test_downscaled_run_learns_thick_disks(tmp_path):
+    """A planned run on big disks trains at half resolution and still finds them at full size."""
+    from seglab.deep.predict import predict
+
+    pairs = _shapes("thick", n=6, size=160)
+    result = train(pairs, out=tmp_path, epochs=3, lr=5e-3, class_names=("background", "disk"), batch_size=4,
+                   samples_per_epoch=24, model_args={"base": 8})
+    plan = result.model.train_config["plan"]
+    assert plan["model_args"]["downscale"] == 2 and plan["img_size"] == 160
+    image, mask = pairs[-1].image, pairs[-1].mask  # the validation image
+    found = predict(result.model, image, backend="torch").class_map()
+    assert found.shape == mask.shape
+    assert np.mean(found == mask) > max(np.mean(mask), 1 - np.mean(mask))  # beats the constant answer
+
+
+def test_plan_rotates_only_objects_without_a_preferred_direction(monkeypatch):
+    """Lying ellipses (all wider than tall) point one way: no 90-degree rotations; disks and
+    lines crossing at right angles do not: rotations stay."""
+    import seglab.deep.plan as plan_module
+
+    rows, cols = np.mgrid[:128, :128]
+    lying = []
+    for k in range(4):
+        mask = ((rows - 64) / 15) ** 2 + ((cols - 60 - 2 * k) / 45) ** 2 <= 1
+        lying.append(Pair(np.where(mask, 200, 50).astype(np.uint8), mask.astype(np.uint8), str(k)))
+    data = plan_module.measure_data(lying)
+    assert data["orientation"] > 0.5 and not plan_module.choose_rotate(data)
+    crossing = []  # a vertical and a horizontal line in each image, like vessels going every way
+    for k in range(4):
+        mask = (np.abs(rows - 30 - 10 * k) <= 1) | (np.abs(cols - 90 + 10 * k) <= 1)
+        crossing.append(Pair(np.where(mask, 200, 50).astype(np.uint8), mask.astype(np.uint8), str(k)))
+    for pairs in (_shapes("thick"), crossing):
+        data = plan_module.measure_data(pairs)
+        assert data["orientation"] < 0.2 and plan_module.choose_rotate(data), data
+    monkeypatch.setattr(plan_module, "time_steps", lambda *a, **k: (0.01, 0.0))
+    monkeypatch.setattr(plan_module, "choose_threads", lambda *a, **k: (1, {}))
+    plan = plan_module.make_plan(lying, lying[:1], in_channels=1, classes=2, device="cpu", max_minutes=1.0,
+                                 epochs=10, given={})
+    assert plan.rotate is False and plan.chosen_by["rotate"] == "object orientation"
+    assert "no 90-degree rotations" in plan.lines()[2]
+    given = plan_module.make_plan(lying, lying[:1], in_channels=1, classes=2, device="cpu", max_minutes=None,
+                                  epochs=10, given={"rotate": True})
+    assert given.rotate is True and given.chosen_by["rotate"] == "given"
+
+
+def test_patches_without_rotation_keep_the_direction():
+    """A horizontal bar stays horizontal through flips and scaling when ``rotate=False``."""
+    mask = np.zeros((64, 64), np.uint8)
+    mask[28:36, :] = 1
+    image = np.where(mask, 200, 50).astype(np.uint8)
+    torch.manual_seed(0)
+    upright = []
+    for rotate in (False, True):
+        data = SegmentationDataset([Pair(image, mask)], 1, [0.5], [0.25], crop_size=32, samples=40, rotate=rotate)
+        bars = [m == 1 for m in (data[k][1] for k in range(40)) if (m == 1).any()]
+        lying = sum(int(bar.any(1).sum()) < int(bar.any(0).sum()) for bar in bars)  # fewer rows than columns
+        upright.append((lying, len(bars)))
+    assert upright[0][0] == upright[0][1] > 20 and upright[1][0] < 0.8 * upright[1][1], upright

@@ -76,7 +76,12 @@ def train_command(
                                   "or an smp architecture: unet, unetplusplus, fpn, deeplabv3plus, ..."),
     encoder: str = typer.Option("resnet18", "--encoder", help="smp encoder name (smp architectures)."),
     width: int | None = typer.Option(None, "--width", help="smallunet base channels (default: the plan's)."),
+    downscale: int | None = typer.Option(None, "--downscale",
+                                         help="smallunet: learn and predict at 1/N resolution, N = 1, 2 or 4 "
+                                              "(default: the plan's, from the object thickness)."),
     weights: Path | None = typer.Option(None, "--weights", help="Local encoder/model weights file."),
+    in_channels: int | None = typer.Option(None, "--in-channels",
+                                           help="1 trains on the grey image, 3 on colour (default: as the data)."),
     epochs: int = typer.Option(50, "--epochs", help="Epochs (with --max-minutes: the budget ends the run)."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Time budget (the plan fits it)."),
     img_size: int | None = typer.Option(None, "--img-size", help="Training patch (multiple of 32; default: plan)."),
@@ -94,6 +99,9 @@ def train_command(
     patience: int | None = typer.Option(None, "--patience", help="Early stopping patience (epochs)."),
     seed: int = typer.Option(0, "--seed"),
     elastic: bool = typer.Option(False, "--elastic", help="Elastic deformation (microscopy)."),
+    rotate: bool | None = typer.Option(None, "--rotate/--no-rotate",
+                                       help="90-degree rotations in the augmentation (default: the plan's, "
+                                            "off when the objects share a direction)."),
     device: str | None = typer.Option(None, "--device", help="cpu | cuda | cuda:1 (default: CUDA when present)."),
     amp: bool = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA."),
     workers: int = typer.Option(0, "--workers", help="Data-loading worker processes."),
@@ -122,14 +130,16 @@ def train_command(
                    epochs=epochs, max_minutes=max_minutes, img_size=img_size, batch_size=batch_size,
                    samples_per_epoch=samples_per_epoch, lr=lr, loss=loss, schedule=schedule,
                    class_weights=_class_weights(class_weights), foreground=foreground, ema=ema, tta=tta,
-                   val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic, device=device,
+                   val_fraction=val_fraction, patience=patience, seed=seed, elastic=elastic, rotate=rotate, device=device,
                    amp=amp, workers=workers, task=task)
-    if width is not None:
-        options["model_args"] = {"base": width}
+    model_args = {k: v for k, v in (("base", width), ("downscale", downscale)) if v is not None}
+    if model_args:
+        options["model_args"] = model_args
     options = {k: v for k, v in options.items() if v is not None}
     bar = _TrainProgress(quiet)
     try:
-        result = train(source, out=out, format=format, resume=resume, overwrite=overwrite, progress=bar, **options)
+        result = train(source, out=out, format=format, resume=resume, overwrite=overwrite, progress=bar,
+                       in_channels=in_channels, **options)
     finally:
         bar.stop()
     best = result.metrics["best"]

@@ -223,6 +223,8 @@ class SegmentationDataset(Dataset):
         Patches per epoch (default: one per image, at least 64 for tiny datasets).
     augment : bool
         Flips, 90-degree rotations, scale (0.75-1.33), brightness/contrast (and ``elastic``).
+    rotate : bool
+        With ``augment``: the 90-degree rotations (off for objects with a preferred direction).
     foreground : float
         Fraction of patches centred on a pixel of a class drawn uniformly among the classes
         present (nnU-Net samples one third this way), so rare classes are seen; the others are
@@ -231,13 +233,14 @@ class SegmentationDataset(Dataset):
 
     def __init__(self, pairs: list[Pair], in_channels: int, mean: Any, std: Any, *,
                  crop_size: int | None = 256, samples: int | None = None, augment: bool = True,
-                 elastic: bool = False, seed: int = 0, foreground: float = 0.0) -> None:
+                 elastic: bool = False, seed: int = 0, foreground: float = 0.0, rotate: bool = True) -> None:
         self.images = [torch.from_numpy(to_channels(p.image, in_channels).copy()) for p in pairs]
         self.masks = [torch.from_numpy(p.mask.astype(np.int64)) for p in pairs]
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
         self.crop_size = crop_size
         self.augment = augment and crop_size is not None
+        self.rotate = rotate
         self.samples = samples or (len(pairs) if crop_size is None else max(len(pairs), 64))
         self.elastic = self._elastic() if elastic and self.augment else None
         self.foreground = float(foreground) if crop_size is not None else 0.0
@@ -323,8 +326,9 @@ class SegmentationDataset(Dataset):
                     image, mask = image.flip(2), mask.flip(1)
                 if torch.rand(()) < 0.5:
                     image, mask = image.flip(1), mask.flip(0)
-                turns = int(torch.randint(0, 4, ()).item())
-                image, mask = torch.rot90(image, turns, (1, 2)), torch.rot90(mask, turns, (0, 1))
+                if self.rotate:
+                    turns = int(torch.randint(0, 4, ()).item())
+                    image, mask = torch.rot90(image, turns, (1, 2)), torch.rot90(mask, turns, (0, 1))
                 contrast = 1.0 + 0.2 * (2 * torch.rand(()) - 1)
                 brightness = 0.1 * (2 * torch.rand(()) - 1)
                 image = ((image - 0.5) * contrast + 0.5 + brightness).clamp(0, 1)

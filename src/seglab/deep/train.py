@@ -74,6 +74,7 @@ class TrainConfig:
     loss: str = "ce+dice"
     class_weights: list[float] | None = None
     augment: bool = True
+    rotate: bool | None = None
     elastic: bool = False
     foreground: float | None = None
     ema: float | None = None
@@ -303,7 +304,7 @@ def train(
         ``img_size``, ``batch_size``, ``lr``, ``loss``, ``schedule``, ``patience``, ``seed``,
         ``foreground``, ``ema``, ``tta``, ``device``, ``amp``, ``workers``, ``class_weights``...).
         Left out, ``arch``, the network width, ``img_size``, ``batch_size``, ``lr``,
-        ``samples_per_epoch``, ``foreground`` and ``ema`` come from the plan. ``arch="forest"``
+        ``samples_per_epoch``, ``foreground``, ``ema`` and ``rotate`` come from the plan. ``arch="forest"``
         trains the pixel forest instead (:mod:`seglab.deep.forest`, seconds on a CPU).
         ``task="instances"`` takes instance label images (0 = background, one id per object),
         trains background/interior/boundary and predicts instances (:mod:`seglab.deep.instances`).
@@ -351,6 +352,7 @@ def train(
     plan = _plan(config, options, out, resume, train_pairs, val_pairs, channels, len(names))
     for key in ("img_size", "batch_size", "lr", "samples_per_epoch", "foreground", "ema"):
         setattr(config, key, plan[key])
+    config.rotate = bool(plan.get("rotate", True))
     if config.patience is None:  # a time budget anneals to its end: no early stop before it
         config.patience = 10**6 if config.max_minutes else 10
     if config.max_minutes and "epochs" not in options:
@@ -373,7 +375,7 @@ def _plan(config: TrainConfig, options: dict[str, Any], out: Path, resume: bool,
     if resume and (out / "plan.json").is_file():
         return json.loads((out / "plan.json").read_text())
     given = {k: options[k] for k in ("arch", "model_args", "img_size", "batch_size", "lr", "samples_per_epoch",
-                                     "foreground", "ema", "encoder") if options.get(k) is not None}
+                                     "foreground", "ema", "encoder", "rotate") if options.get(k) is not None}
     if given.get("arch") == "auto":
         given.pop("arch")
     device = config.device or default_device()
@@ -439,7 +441,8 @@ def _run(model: DeepModel, config: TrainConfig, plan: dict[str, Any], train_pair
         model.module.to(memory_format=torch.channels_last)
     train_set = SegmentationDataset(train_pairs, model.in_channels, model.mean, model.std,
                                     crop_size=config.img_size, samples=config.samples_per_epoch,
-                                    augment=config.augment, elastic=config.elastic, foreground=config.foreground)
+                                    augment=config.augment, elastic=config.elastic, foreground=config.foreground,
+                                    rotate=bool(config.rotate))
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=config.batch_size, shuffle=True, generator=generator,
         num_workers=config.workers, drop_last=len(train_set) >= config.batch_size,
