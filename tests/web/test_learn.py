@@ -151,4 +151,4 @@ def test_cli_train_reads_the_project_store(project_dir, tmp_path):
 def test_few_done_images_train_the_pixel_forest_by_default():
     from seglab.web.learn import FOREST_BELOW, default_arch
 
-    assert default_arch(FOREST_BELOW - 1) == "forest" and default_arch(FOREST_BELOW) == "unet"
+    assert default_arch(FOREST_BELOW - 1) == "forest" and default_arch(FOREST_BELOW) == "auto"

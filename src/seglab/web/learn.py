@@ -31,7 +31,7 @@ __all__ = ["Trainer", "model_path", "project_models", "project_pairs", "read_pro
 
 MODELS = "models"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Below this many Done images the pixel forest is the default (when it is installed), else a U-Net.
+#: Below this many Done images the pixel forest is the default (when it is installed), else the plan.
 FOREST_BELOW = 8
 
 
@@ -105,11 +105,12 @@ def read_project(root: Any, db: str | None = None) -> tuple[list[Any], tuple[str
 
 
 def default_arch(done_images: int) -> str:
-    """The pixel forest for few Done images when it is installed, a small U-Net otherwise."""
+    """The pixel forest for few Done images when it is installed, else ``"auto"``: the trainer's plan
+    (:mod:`seglab.deep.plan`: network, width, resolution, patch and batch from the data and the budget)."""
     # the forest registers its checkpoint loader; it is not one of the smp architectures
     from seglab.deep.protocol import MODEL_LOADERS
 
-    return "forest" if done_images < FOREST_BELOW and "forest" in MODEL_LOADERS else "unet"
+    return "forest" if done_images < FOREST_BELOW and "forest" in MODEL_LOADERS else "auto"
 
 
 class Trainer:
@@ -163,8 +164,8 @@ class Trainer:
         out = models_dir(self.project.root) / self.jobs[job]["model"]
         self.jobs[job]["budget_s"] = 60.0 * max_minutes
         try:
-            config = {"epochs": 1000, "patience": 1000, "img_size": 256, "batch_size": 4, "encoder": "resnet18",
-                      "val_fraction": 0.25, **options}
+            # the plan sizes everything else from the Done images and the budget
+            config = {"epochs": 1000, "patience": 1000, "val_fraction": 0.25, **options}
             result = train(pairs, out=out, class_names=names, arch=arch, max_minutes=max_minutes, **config)
             best = result.metrics.get("best", {})
             metrics = {k: v for k, v in best.items() if isinstance(v, (int, float))}
