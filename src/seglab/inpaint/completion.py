@@ -62,7 +62,7 @@ _CHROMA = 0.5
 # a colour "looks like the removed object" when it is nearer the object's colour clusters than
 # the surroundings' by this much (squared CIE Lab distance: Delta E 10). Measured with the same
 # holes: 0 (any nearer colour) cost 0.6 dB on holes whose content looks like their surroundings
-# (BSDS photos), 100 keeps the PSNR and cuts the ghost score of real removals 0.079 -> 0.045
+# (BSDS photos), 100 keeps the PSNR and cuts the ghost score of real removals 0.079 -> 0.046
 _OBJECT_MARGIN = 100.0
 _RING = 15  # px of surroundings whose colours the fill should have
 
@@ -109,7 +109,7 @@ def completion(
         shadow's darkest part), and where the smooth base would shade a pixel into them the
         copied colour stays. It reads the pixels under the mask, so it only means something
         when they are the object; it cut the ghost score of 12 real horse removals from 0.079
-        to 0.045 (``docs/inpainting.md``).
+        to 0.046 (``docs/inpainting.md``).
     seed : int
         Seed of the random search (the fill is reproducible).
     progress : callable or None
