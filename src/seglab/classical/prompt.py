@@ -259,18 +259,21 @@ def _on_grid(
     window: np.ndarray, clicks: np.ndarray, box: tuple[int, int, int, int] | None, last: np.ndarray | None,
     scale: float,
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int] | None, np.ndarray | None]:
-    """The window, its clicks, box and previous mask shrunk by ``scale`` (< 1) for the graph cuts."""
+    """The window, its clicks, box and previous mask shrunk by ``scale`` (< 1) for the graph cuts.
+
+    The window and the box shrink as for ``grabcut`` (:func:`seglab.classical.interactive._shrink`).
+    """
     if scale >= 1.0:
         return window, clicks, box, last
+    from seglab.classical.interactive import _shrink
+
     height, width = window.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    work, (work_box, _, _) = _shrink(window, box, None, None, scale)
+    size = (work.shape[1], work.shape[0])
     sx, sy = size[0] / width, size[1] / height
-    work = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
     work_clicks = clicks.copy()
     work_clicks[:, 0] = np.minimum((clicks[:, 0] * sx).astype(np.int64), size[0] - 1)
     work_clicks[:, 1] = np.minimum((clicks[:, 1] * sy).astype(np.int64), size[1] - 1)
-    work_box = None if box is None else (
-        int(box[0] * sx), int(box[1] * sy), min(size[0], int(np.ceil(box[2] * sx))), min(size[1], int(np.ceil(box[3] * sy))))
     work_last = None if last is None else cv2.resize(last.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
     return work, work_clicks, work_box, work_last
 
