@@ -35,6 +35,7 @@ import numpy as np
 from seglab.core.errors import expected
 from seglab.core.validate import check_int
 from seglab.inpaint.api import register_inpaint
+from seglab.inpaint.diffusion import _harmonic_fill
 from seglab.inpaint.exemplar import _working
 from seglab.inpaint.patch import _downsample, _smooth_fill  # the same pyramid and first guess as patch
 from seglab.inpaint.quality import colour_centres, nearest_distance, ring, to_lab
@@ -47,23 +48,47 @@ _DIMS = 12  # principal components per patch descriptor
 _COARSEST = 3.0  # the coarsest level's hole is about this many patches wide
 _VOTE_RADIUS = 1  # measured: sharper than voting with the whole patch (texture 0.67 vs 0.61)
 _FAR = 1e6  # descriptor of a patch that may not be copied (not wholly known)
-# Gaussian sigma (px) splitting the copied detail from the smooth base (brightness only), measured
-# with benchmarks/bench_inpaint.py --images 12 (horse-shaped holes in BSDS500 val photos: PSNR in
-# the hole, texture ratio, edge continuity; Telea 16.99 dB / 0.106 / 0.631): sigma 3 -> 16.42 /
-# 0.811 / 0.693, 2 -> 16.51 / 0.805 / 0.680, 1.5 -> 16.58 / 0.795 / 0.657 (real removals: ghost
-# 0.079 for all three). Below 3 a regular pattern loses its structure (stripes 8 px apart across
-# a 24 px hole: 0.86 of the pixels on the right side of the stripe at 2, 0.78 at 1.5, above 0.95
-# at 3), so 3 it is, at 0.57 dB below Telea in PSNR.
+# Gaussian sigmas (px) splitting the copied detail from the smooth base. The copies keep what is
+# finer than _FINE_SIGMA (the texture the eye sees); the band between _FINE_SIGMA and
+# _DETAIL_SIGMA (structures 3-10 px across) comes from the smooth base, unless the hole's
+# surroundings are a pattern the copies reproduce (see _PATTERN), where it stays the copies'.
+# Measured with a throwaway run on 24 horse-shaped holes in BSDS500 *train* photos (seed 1) and
+# 24 real removals (horses 13-36), never the benchmark's draw (PSNR - Telea / texture / edges /
+# ghost), with the membrane base: the band from the copies (sigma 3 alone) +0.02 dB / 0.734 /
+# 0.731 / 0.067; by the rule below +0.18 / 0.720 / 0.723 / 0.065, with stripes 8 px apart
+# across a 24 px hole kept whole (0.995-1 of the pixels on the right side; the band from the
+# base there: 0.78-0.96). A fine sigma of 1 (with the old base) gained 0.06 dB more but left
+# texture 0.684.
 _DETAIL_SIGMA = 3.0
+_FINE_SIGMA = 1.5
+# The copies reproduce a pattern when the patches on the hole's edge (40-90 % known) are matched
+# with little of their energy unexplained (median squared descriptor distance over the patch's
+# own variance): stripes measure 0.000, BSDS500 photos 0.15-0.28 and horse photos 0.08-0.21
+# (the lowest: a fence). The base's share of the band rises linearly from 0 at _PATTERN[0] to
+# all of it at _PATTERN[0] + _PATTERN[1] (slopes 0.1 / 0.2 / 0.3 measured: +0.20 / +0.18 /
+# +0.14 dB, edges 0.720 / 0.723 / 0.726).
+_PATTERN = (0.02, 0.2)
 # share of the smooth base's colour (not only its brightness) given to the fill: measured on the
-# same 24 horse-shaped holes and 12 real removals (with keep_out_object): 0 -> 0.57 dB below
-# Telea / ghost 0.043, 0.5 -> 0.44 dB / 0.045, 0.7 -> 0.37 dB / 0.053, 1 -> 0.34 dB / 0.066
+# benchmark's 12 horse-shaped holes, another 12 and 12 real removals (with keep_out_object and
+# the Telea + biharmonic base of the time): 0 -> 0.57 dB below Telea / ghost 0.043, 0.5 ->
+# 0.44 dB / 0.045, 0.7 -> 0.37 dB / 0.053, 1 -> 0.34 dB / 0.066; with the membrane base on the
+# tuning holes above, 0.7 gained 0.03 dB for ghost 0.071 against 0.065
 _CHROMA = 0.5
 # a colour "looks like the removed object" when it is nearer the object's colour clusters than
 # the surroundings' by this much (squared CIE Lab distance: Delta E 10). Measured with the same
 # holes: 0 (any nearer colour) cost 0.6 dB on holes whose content looks like their surroundings
 # (BSDS photos), 100 keeps the PSNR and cuts the ghost score of real removals 0.079 -> 0.046
 _OBJECT_MARGIN = 100.0
+# ... unless the hole's content stands out: when at least this share of the pixels under the mask
+# are more than Delta E 10 from every colour cluster of the ring, an object is under the mask and
+# any colour nearer its clusters than the ring's is kept out (no margin). The share measures
+# 0.03 / 0.26 / 0.65 (10th / 50th / largest) for horse-shaped holes in 40 BSDS500 train photos
+# (the hole's content is background) and 0.27 / 0.48 / 0.76 / 0.84 (smallest / 10th / 50th /
+# 90th) for 88 real horse removals (horses 13-100). Thresholds measured on the tuning holes of
+# _DETAIL_SIGMA (PSNR - Telea; ghost on horses 13-36; ghost on horses 37-100, where patch
+# scores 0.068): never +0.18 dB / 0.065 / 0.087; 0.7 +0.18 / 0.044 / 0.071; 0.6 +0.16 / 0.030 /
+# 0.058; 0.5 +0.08 / 0.030 / 0.050
+_DISTINCT = 0.6
 _RING = 15  # px of surroundings whose colours the fill should have
 
 
@@ -98,10 +123,11 @@ def completion(
         Search-and-vote rounds at the finest level (coarser levels get more, they are cheap).
     smooth_base : bool
         Keep the copied texture and edges but take the coarse brightness and half the coarse
-        colour (Gaussian low-pass, sigma 3 px) from the mean of a Telea and a biharmonic fill:
-        as sharp, and about 1 dB closer to the true photo inside object-shaped holes. False: the
-        copied pixels alone, which continue a regular pattern (stripes, a fence) exactly,
-        shading included.
+        colour (Gaussian low-pass, sigma 3 px; 1.5 px unless the surroundings are a regular
+        pattern the copies reproduce) from a membrane (Laplace) fill: as sharp, and about 1 dB
+        closer to the true photo inside object-shaped holes. False: the copied
+        pixels alone, which continue a regular pattern (stripes, a fence) exactly, shading
+        included.
     keep_out_object : bool
         The colours of what the mask covers (the object being removed) that its surroundings
         do not have (4 k-means clusters each, in CIE Lab, Delta E 10 apart) are kept out of
@@ -164,10 +190,11 @@ def completion(
     # the votes average overlapping patches, which softens texture; a last search and a copy
     # of each pixel from its own patch's match gives the copied texture back at full contrast
     solver.search()
+    band_from_base = float(np.clip((solver.unexplained() - _PATTERN[0]) / _PATTERN[1], 0.0, 1.0))
     solver.copy_centres()
     filled = solver.estimate
     if smooth_base:
-        filled = _with_smooth_base(filled, work, mask, colours)
+        filled = _with_smooth_base(filled, work, mask, colours, band_from_base)
     if progress is not None:
         progress(total, total)
     return _scale_back(image, filled)
@@ -176,22 +203,26 @@ def completion(
 class _ObjectColours:
     """The colour clusters of the removed object and of its surroundings, to keep the object out."""
 
-    def __init__(self, object_centres: np.ndarray, ring_centres: np.ndarray) -> None:
-        self.object_centres, self.ring_centres = object_centres, ring_centres
+    def __init__(self, object_centres: np.ndarray, ring_centres: np.ndarray, margin: float = _OBJECT_MARGIN) -> None:
+        self.object_centres, self.ring_centres, self.margin = object_centres, ring_centres, margin
 
     @classmethod
     def of(cls, work: np.ndarray, hole: np.ndarray) -> _ObjectColours | None:
+        """The clusters, and the margin: none when the hole's content stands out from the ring
+        (an object is under the mask), :data:`_OBJECT_MARGIN` when it looks like its surroundings."""
         around = ring(hole, _RING)
         if not hole.any() or not around.any():
             return None
         lab = _lab(work)
-        return cls(colour_centres(lab[hole], 4), colour_centres(lab[around], 4))
+        ring_centres = colour_centres(lab[around], 4)
+        apart = float(np.mean(nearest_distance(lab[hole], ring_centres) > _OBJECT_MARGIN))
+        return cls(colour_centres(lab[hole], 4), ring_centres, 0.0 if apart >= _DISTINCT else _OBJECT_MARGIN)
 
     def looks_like_object(self, values: np.ndarray) -> np.ndarray:
         """(H, W) True where a pixel of ``values`` (the working 0..255 scale) has the object's colours."""
         lab = _lab(values).reshape(-1, 3)
         near_object = nearest_distance(lab, self.object_centres)
-        return (near_object + _OBJECT_MARGIN < nearest_distance(lab, self.ring_centres)).reshape(values.shape[:2])
+        return (near_object + self.margin < nearest_distance(lab, self.ring_centres)).reshape(values.shape[:2])
 
     def keep_out(self, shaded: np.ndarray, copied: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """``shaded``, except where shading turned a copied colour into the object's: there ``copied``."""
@@ -215,12 +246,19 @@ def _shrink(where: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _with_smooth_base(filled: np.ndarray, work: np.ndarray, hole: np.ndarray,
-                      colours: _ObjectColours | None = None) -> np.ndarray:
+                      colours: _ObjectColours | None = None, band_from_base: float = 0.0) -> np.ndarray:
     """The fill's detail (minus its Gaussian low-pass) on the low-pass of a diffusion fill.
 
-    The diffusion fill (mean of Telea and biharmonic, computed at half size: only its low
-    frequencies are kept) is what scores best in PSNR in wide holes; the copied detail is what
-    makes the fill look like the photo around it. The price, measured: a regular pattern whose
+    ``band_from_base`` (0..1) is the share of the middle band (between :data:`_FINE_SIGMA` and
+    :data:`_DETAIL_SIGMA`) taken from the diffusion too: 1 in photos, 0 for a regular pattern.
+
+    The diffusion fill (the membrane fill, :func:`~seglab.inpaint.diffusion._harmonic_fill`,
+    computed at half size: only its low frequencies are kept) is what scores best in PSNR in
+    wide holes; the copied detail is what makes the fill look like the photo around it. The
+    membrane never leaves the range of the hole's edge; the mean of Telea and biharmonic used
+    before overshot into dark blobs where a dark rim met the edge (biharmonic extrapolates the
+    edge's slope) and scored 0.16 dB lower, edges 0.695 against 0.723, on the tuning holes of
+    :data:`_DETAIL_SIGMA` (Telea alone: 0.6 dB lower). The price, measured: a regular pattern whose
     period is a large part of the hole (stripes 8 px apart across a 24 px hole) keeps its
     edges but takes the diffusion's shading across the hole; ``smooth_base=False`` fills such
     patterns exactly. The diffusion reads the pixels right at the hole's edge, so an object
@@ -229,24 +267,21 @@ def _with_smooth_base(filled: np.ndarray, work: np.ndarray, hole: np.ndarray,
     in PSNR on horse-shaped holes and raised the ghost score on real removals (0.117-0.147
     against 0.110), so the edge pixels are kept.
     """
-    from skimage.restoration import inpaint_biharmonic
-
     height, width = hole.shape
     small, small_hole = _downsample(work, hole)
-    small_fill = np.where(small_hole[:, :, None], _smooth_fill(small, small_hole), small)
-    scale = max(float(small_fill.max()), 1.0)
-    harmonic = inpaint_biharmonic(small_fill / scale, small_hole, channel_axis=-1).astype(np.float32) * scale
-    smooth = 0.5 * (small_fill + harmonic)
+    smooth = _harmonic_fill(small, small_hole)
     base = cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR).reshape(work.shape)
     base = np.where(hole[:, :, None], base, work)
 
-    def low(values: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(values, (0, 0), _DETAIL_SIGMA).reshape(values.shape)
+    def correction(sigma: float) -> np.ndarray:
+        return (cv2.GaussianBlur(base, (0, 0), sigma) - cv2.GaussianBlur(filled, (0, 0), sigma)).reshape(work.shape)
 
+    per_channel = correction(_DETAIL_SIGMA)
+    if band_from_base > 0:
+        per_channel = (1.0 - band_from_base) * per_channel + band_from_base * correction(_FINE_SIGMA)
     # the brightness in full, the colour by half (_CHROMA): correcting each channel in full
     # brought in the diffusion's blended colours (ghost score on 12 real horse removals 0.111
     # against 0.079 for brightness only, without keep_out_object)
-    per_channel = low(base) - low(filled)
     brightness = per_channel.mean(axis=2, keepdims=True)
     shaded = filled + brightness + _CHROMA * (per_channel - brightness)
     return shaded if colours is None else colours.keep_out(shaded, filled, hole)
@@ -424,6 +459,22 @@ class _Level:
         voted = count > 0
         out[self.pixels[voted]] = total[voted] / count[voted, None]
 
+
+    def unexplained(self) -> float:
+        """Median share of an edge patch's energy its match leaves unexplained (after a search).
+
+        Edge patches are 40-90 % known, so the share says how well copies reproduce the
+        surroundings: about 0 for a regular pattern, 0.1-0.3 for photos (:data:`_PATTERN`).
+        """
+        size = (self.size, self.size)
+        known = cv2.boxFilter((~self.hole).astype(np.float32), -1, size).ravel()[self.targets]
+        edge = (known > 0.4) & (known < 0.9)
+        if not edge.any():
+            return 1.0
+        mean = cv2.boxFilter(self.image, -1, size).reshape(-1, self.image.shape[2])
+        square = cv2.boxFilter(self.image * self.image, -1, size).reshape(mean.shape)
+        energy = (square - mean * mean).sum(axis=1)[self.targets[edge]] * (self.size * self.size)
+        return float(np.median(self.distance[edge] / np.maximum(energy, 1.0)))
 
     def copy_centres(self) -> None:
         """Each hole pixel copied from the centre of its own patch's match (no averaging)."""
