@@ -363,17 +363,17 @@ def prompt(
     coarse_side : int or None
         With a box alone (no clicks, no ``previous``): all rounds but the last run on a grid
         of this longest side, and the last one cut at ``max_side`` from their colour models.
-        Measured on Weizmann horses 31-70 (box = truth + 5%): 22.8% box error at 3.9x
-        cv2.grabCut's speed, against 22.6% at 2.1x without it (cv2.grabCut: 24.4%). None:
-        every round at ``max_side``.
+        Measured on Weizmann horses 31-70 (box = truth + 5%, before ``box_band``): 22.8% box
+        error at 3.9x cv2.grabCut's speed, against 22.6% at 2.1x without it (cv2.grabCut:
+        24.4%). None: every round at ``max_side``.
     box_band : float
         With a box and no positive click or ``previous``: the pixels within this share of the
         box's width / height from its sides start the background's colour model (with the
         outside), the rest of the box the object's, instead of the whole box. A drawn box has
         slack, and when it nearly fills the image the outside alone is too little background to
         learn from. Weizmann horses 41-120 (box = truth + 5%): 11.6% box error against 19.1% with
-        0 (the whole box starts the object; cv2.grabCut: 20.7%); with boxes of truth + 2 px,
-        11.5% against 13.4%. Chosen between 0.1 and 0.25 on those horses.
+        0 (the whole box starts the object; cv2.grabCut: 20.7%); with boxes of truth + 2 px
+        (odd horses), 11.5% against 13.4%. Chosen between 0.1 and 0.25 on those horses.
 
     Returns
     -------
