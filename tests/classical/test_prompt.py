@@ -82,6 +82,26 @@ def test_a_box_alone_on_a_large_image_cuts_coarse_then_fine(rng: np.random.Gener
     assert iou(fast.labels == 1, every_round_fine.labels == 1) >= 0.98  # the last cut sets the boundary
 
 
+def test_a_box_filling_the_image_learns_the_background_from_its_band(rng: np.random.Generator) -> None:
+    # sky above the box, ground everywhere inside it, a purple disc on the ground: the outside
+    # holds no ground colour, so a background model from the outside alone calls the ground object
+    image = np.empty((90, 120, 3), np.float64)
+    image[:] = (150, 110, 70)
+    image[:12] = (120, 170, 230)
+    disk = np.zeros((90, 120), np.uint8)
+    cv2.circle(disk, (60, 52), 26, 1, -1)
+    image[disk > 0] = (140, 40, 160)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    box = (0, 10, 120, 90)  # touches the left, right and bottom of the image
+    found = prompt(image, box=box).labels == 1
+    assert iou(found, disk > 0) >= 0.95
+    whole_box_start = prompt(image, box=box, box_band=0.0).labels == 1
+    assert iou(whole_box_start, disk > 0) < 0.5
+    filled = np.zeros((90, 120), bool)
+    filled[10:, :] = True
+    assert iou(filled, disk > 0) < 0.3  # the trivial answer
+
+
 def test_box_alone_and_box_with_clicks(disk_image: tuple[np.ndarray, np.ndarray]) -> None:
     image, disk = disk_image
     seg = prompt(image, box=(8, 10, 52, 54))
@@ -134,6 +154,7 @@ def test_previous_as_nested_lists_and_through_the_registry(disk_image: tuple[np.
         ({"points": [(5, 5, 1)], "iterations": 0}, "iterations"),
         ({"points": [(5, 5, 1)], "smoothness": -1.0}, "smoothness"),
         ({"box": (70, 70, 80, 80)}, "box must overlap the image"),
+        ({"box": (8, 10, 52, 54), "box_band": 0.6}, r"box_band must be a number >= 0.0 and <= 0.45, got 0.6"),
     ],
 )
 def test_errors(disk_image: tuple[np.ndarray, np.ndarray], kwargs: dict, message: str) -> None:
