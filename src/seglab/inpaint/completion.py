@@ -77,7 +77,8 @@ _CHROMA = 0.5
 # a colour "looks like the removed object" when it is nearer the object's colour clusters than
 # the surroundings' by this much (squared CIE Lab distance: Delta E 10). Measured with the same
 # holes: 0 (any nearer colour) cost 0.6 dB on holes whose content looks like their surroundings
-# (BSDS photos), 100 keeps the PSNR and cuts the ghost score of real removals 0.079 -> 0.046
+# (BSDS photos), 100 keeps the PSNR and cut the ghost score of real removals 0.079 -> 0.046
+# (Telea + biharmonic base of the time)
 _OBJECT_MARGIN = 100.0
 # ... unless the hole's content stands out: when at least this share of the pixels under the mask
 # are more than Delta E 10 from every colour cluster of the ring, an object is under the mask and
@@ -130,12 +131,13 @@ def completion(
         included.
     keep_out_object : bool
         The colours of what the mask covers (the object being removed) that its surroundings
-        do not have (4 k-means clusters each, in CIE Lab, Delta E 10 apart) are kept out of
-        the fill: known pixels of such colours are not copied (another horse in the field, its
-        shadow's darkest part), and where the smooth base would shade a pixel into them the
+        do not have (4 k-means clusters each, in CIE Lab, Delta E 10 apart, or any nearer
+        colour when the content under the mask stands out from its surroundings) are kept out
+        of the fill: known pixels of such colours are not copied (another horse in the field,
+        its shadow's darkest part), and where the smooth base would shade a pixel into them the
         copied colour stays. It reads the pixels under the mask, so it only means something
-        when they are the object; it cut the ghost score of 12 real horse removals from 0.079
-        to 0.046 (``docs/inpainting.md``).
+        when they are the object; with the membrane base it takes the ghost score of the 12
+        real horse removals of ``benchmarks/bench_inpaint.py`` to 0.024 (``docs/inpainting.md``).
     seed : int
         Seed of the random search (the fill is reproducible).
     progress : callable or None
