@@ -461,7 +461,6 @@ class _Level:
         voted = count > 0
         out[self.pixels[voted]] = total[voted] / count[voted, None]
 
-
     def unexplained(self) -> float:
         """Median share of an edge patch's energy its match leaves unexplained (after a search).
 

@@ -135,11 +135,14 @@ def _harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     values : (H, W, C) float ndarray
+        The image; only its known pixels are read.
     hole : (H, W) bool ndarray
+        True where pixels are filled.
 
     Returns
     -------
     (H, W, C) float32 ndarray
+        ``values`` with the hole filled.
     """
     import scipy.sparse as sparse
     from scipy.sparse.linalg import spsolve
