@@ -222,13 +222,17 @@ class _ObjectColours:
 
     def looks_like_object(self, values: np.ndarray) -> np.ndarray:
         """(H, W) True where a pixel of ``values`` (the working 0..255 scale) has the object's colours."""
-        lab = _lab(values).reshape(-1, 3)
+        return self._object_like(_lab(values).reshape(-1, 3)).reshape(values.shape[:2])
+
+    def _object_like(self, lab: np.ndarray) -> np.ndarray:
         near_object = nearest_distance(lab, self.object_centres)
-        return (near_object + self.margin < nearest_distance(lab, self.ring_centres)).reshape(values.shape[:2])
+        return near_object + self.margin < nearest_distance(lab, self.ring_centres)
 
     def keep_out(self, shaded: np.ndarray, copied: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """``shaded``, except where shading turned a copied colour into the object's: there ``copied``."""
-        turned = self.looks_like_object(shaded) & ~self.looks_like_object(copied) & hole
+        turned = np.zeros(hole.shape, bool)  # only the hole's pixels are read (the crop is larger)
+        turned[hole] = (self._object_like(_lab(shaded[hole][None]).reshape(-1, 3))
+                        & ~self._object_like(_lab(copied[hole][None]).reshape(-1, 3)))
         weight = np.clip(2.0 * cv2.GaussianBlur(turned.astype(np.float32), (0, 0), 2.0), 0.0, 1.0)
         weight = np.where(hole, weight, 0.0)[:, :, None]
         return shaded * (1.0 - weight) + copied * weight

@@ -173,4 +173,7 @@ def colour_centres(samples: np.ndarray, k: int) -> np.ndarray:
 def nearest_distance(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Each pixel's squared distance to its nearest centre."""
     pixels = pixels.reshape(len(pixels), -1).astype(np.float32)
-    return np.min(((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
+    nearest = np.full(len(pixels), np.inf, np.float32)
+    for centre in np.asarray(centres, np.float32):  # a few centres: no (N, K, C) temporary
+        np.minimum(nearest, ((pixels - centre) ** 2).sum(axis=1), out=nearest)
+    return nearest
