@@ -87,17 +87,17 @@ def test_object_colours_are_told_from_the_surroundings_by_a_margin_unless_an_obj
     gap = ((lab - green) ** 2).sum(axis=1) - ((lab - red) ** 2).sum(axis=1)
     assert 0 < gap[3] < module._OBJECT_MARGIN < gap[2]
     # a red disk in a green field stands out: every colour nearer the red is the object's
-    standing_out = module._ObjectColours.of(image, hole)
+    standing_out = module._ObjectColours.of(module._lab(image), hole)
     assert standing_out.margin == 0.0
     assert standing_out.looks_like_object(probe).tolist() == [[True, False, True, True]]
     # a hole whose content is mostly like its surroundings keeps the margin
     background = image.copy()
     background[22:38, 22:38] = (40, 160, 40)
-    alike = module._ObjectColours.of(background, hole)
+    alike = module._ObjectColours.of(module._lab(background), hole)
     assert alike.margin == module._OBJECT_MARGIN
     assert alike.looks_like_object(probe).tolist()[0][2:] == [True, False]
     monkeypatch.setattr(module, "_DISTINCT", 1.01)
-    assert module._ObjectColours.of(image, hole).margin == module._OBJECT_MARGIN
+    assert module._ObjectColours.of(module._lab(image), hole).margin == module._OBJECT_MARGIN
 
 
 def test_keep_out_object_changes_nothing_where_the_hole_looks_like_its_surroundings(rng: np.random.Generator) -> None:

@@ -168,8 +168,12 @@ def completion(
         raise expected("progress", "a callable progress(done, total) or None", progress)
     work = _working(image)
     images, holes = _pyramid(work, mask, size)
-    colours = _ObjectColours.of(work, mask) if keep_out_object else None
-    avoid = colours.looks_like_object(work) & ~mask if colours is not None else None
+    colours = avoid = None
+    if keep_out_object:
+        lab = _lab(work)  # once: the clusters and the map of sources to avoid both read it
+        colours = _ObjectColours.of(lab, mask)
+        if colours is not None:
+            avoid = colours._object_like(lab.reshape(-1, 3)).reshape(mask.shape) & ~mask
     schedule = [rounds + 2 * (len(images) - 1 - level) for level in range(len(images))]
     total, done = sum(schedule) + 1, 0
     field: np.ndarray | None = None
@@ -209,13 +213,13 @@ class _ObjectColours:
         self.object_centres, self.ring_centres, self.margin = object_centres, ring_centres, margin
 
     @classmethod
-    def of(cls, work: np.ndarray, hole: np.ndarray) -> _ObjectColours | None:
-        """The clusters, and the margin: none when the hole's content stands out from the ring
-        (an object is under the mask), :data:`_OBJECT_MARGIN` when it looks like its surroundings."""
+    def of(cls, lab: np.ndarray, hole: np.ndarray) -> _ObjectColours | None:
+        """The clusters of the image's CIE Lab values (:func:`_lab`), and the margin: none when the
+        hole's content stands out from the ring (an object is under the mask),
+        :data:`_OBJECT_MARGIN` when it looks like its surroundings."""
         around = ring(hole, _RING)
         if not hole.any() or not around.any():
             return None
-        lab = _lab(work)
         ring_centres = colour_centres(lab[around], 4)
         apart = float(np.mean(nearest_distance(lab[hole], ring_centres) > _OBJECT_MARGIN))
         return cls(colour_centres(lab[hole], 4), ring_centres, 0.0 if apart >= _DISTINCT else _OBJECT_MARGIN)
